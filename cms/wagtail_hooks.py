@@ -1,0 +1,96 @@
+"""Admin wiring: snippet viewsets scoped by tenancy, choosers, menu order."""
+
+from django.db.models import QuerySet
+from wagtail import hooks
+from wagtail.admin.panels import FieldPanel
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.chooser import ChooseResultsView, ChooseView, SnippetChooserViewSet
+from wagtail.snippets.views.snippets import SnippetViewSet
+
+from cms import tenancy
+from cms.models import ChapterPage, CoursePage, Institution, Major, Resource
+
+
+class ResourceChooseMixin:
+    """Editors choose their own resources and other colleges' published ones."""
+
+    def get_object_list(self) -> QuerySet[Resource]:
+        return tenancy.resources_choosable_by(self.request.user).select_related("institution")
+
+
+class ResourceChooseView(ResourceChooseMixin, ChooseView):
+    pass
+
+
+class ResourceChooseResultsView(ResourceChooseMixin, ChooseResultsView):
+    pass
+
+
+class ResourceChooserViewSet(SnippetChooserViewSet):
+    choose_view_class = ResourceChooseView
+    choose_results_view_class = ResourceChooseResultsView
+
+
+class ResourceViewSet(SnippetViewSet):
+    model = Resource
+    icon = "doc-full"
+    menu_label = "Resources"
+    menu_order = 200
+    add_to_admin_menu = True
+    list_display = ["title", "resource_type", "institution", "updated_at"]
+    list_filter = ["resource_type", "difficulty", "live"]
+    search_fields = ["title", "summary"]
+    chooser_viewset_class = ResourceChooserViewSet
+    copy_view_enabled = True
+
+    def get_queryset(self, request):
+        return tenancy.resources_editable_by(request.user).select_related("institution")
+
+
+class InstitutionViewSet(SnippetViewSet):
+    model = Institution
+    icon = "group"
+    menu_label = "Institutions"
+    menu_order = 300
+    add_to_admin_menu = True
+    list_display = ["name", "code", "kind"]
+    list_filter = ["kind"]
+    panels = [FieldPanel("code"), FieldPanel("name"), FieldPanel("kind")]
+
+
+class MajorViewSet(SnippetViewSet):
+    model = Major
+    icon = "list-ul"
+    menu_label = "Majors"
+    menu_order = 250
+    add_to_admin_menu = True
+    list_display = ["name", "code", "level", "institution"]
+    list_filter = ["level", "institution"]
+
+
+register_snippet(ResourceViewSet)
+register_snippet(MajorViewSet)
+register_snippet(InstitutionViewSet)
+
+
+@hooks.register("construct_page_chooser_queryset")
+def scope_page_chooser(pages, request):
+    return pages.filter(pk__in=tenancy.pages_visible_to(request.user).values("pk"))
+
+
+@hooks.register("construct_explorer_page_queryset")
+def scope_explorer(parent_page, pages, request):
+    return pages.filter(pk__in=tenancy.pages_visible_to(request.user).values("pk"))
+
+
+@hooks.register("after_move_page")
+def reassign_owner_after_move(request, page):
+    """A course moved into another institution's subtree now belongs to it
+    (only network admins can move across subtrees)."""
+    parent = page.get_parent().specific
+    institution_id = getattr(parent, "institution_id", None)
+    if institution_id is None:
+        return
+    subtree = page.get_descendants(inclusive=True)
+    for model in (CoursePage, ChapterPage):
+        model.objects.filter(pk__in=subtree.values("pk")).update(institution_id=institution_id)
