@@ -118,9 +118,9 @@ def owned_objects_filter(institution_ids: set[int], prefix: str = "") -> Q:
     entries — that keeps those of pages and resources the institutions own."""
     page_type = ContentType.objects.get_for_model(Page)
     resource_type = ContentType.objects.get_for_model(Resource)
-    page_keys = pages_in_institutions(institution_ids).annotate(
-        key=Cast("pk", CharField())
-    ).values("key")
+    page_keys = (
+        pages_in_institutions(institution_ids).annotate(key=Cast("pk", CharField())).values("key")
+    )
     resource_keys = (
         Resource.objects.filter(institution__in=institution_ids)
         .annotate(key=Cast("pk", CharField()))

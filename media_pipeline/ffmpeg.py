@@ -80,7 +80,9 @@ def probe(path: Path) -> ProbeResult:
     )
 
 
-def demo_clip_argv(output: Path, *, seconds: int, width: int, height: int, tone_hz: int) -> list[str]:
+def demo_clip_argv(
+    output: Path, *, seconds: int, width: int, height: int, tone_hz: int
+) -> list[str]:
     """A synthetic lecture clip (test pattern + tone) for demo data and tests."""
     picture = ffmpeg.input(f"testsrc2=size={width}x{height}:rate=25", f="lavfi", t=seconds)
     tone = ffmpeg.input(f"sine=frequency={tone_hz}:sample_rate=44100", f="lavfi", t=seconds)
@@ -95,4 +97,9 @@ def demo_clip_argv(output: Path, *, seconds: int, width: int, height: int, tone_
         movflags="+faststart",
         shortest=None,
     )
-    return [*ffmpeg.compile(stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error"), overwrite_output=True)]
+    return [
+        *ffmpeg.compile(
+            stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error"),
+            overwrite_output=True,
+        )
+    ]

@@ -78,8 +78,14 @@ class Resource(
         related_name="resources",
     )
     institution = models.ForeignKey(
-        Institution, on_delete=models.PROTECT, related_name="resources", verbose_name="owning institution"
+        Institution,
+        on_delete=models.PROTECT,
+        related_name="resources",
+        verbose_name="owning institution",
     )
+    # A stable id given by a bulk import or the demo loader, so a re-run finds
+    # the rows it made instead of adding them again. Null for editor-made rows.
+    import_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     # Indexed so the demo loader and later sync can find "their" rows cheaply.
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -1,0 +1,67 @@
+"""Shared fixtures: a small network of two colleges, their staff, and a client per role.
+
+Tests run against the real servers started by ``scripts/services up``; the
+database is PostgreSQL (settings.test refuses anything else).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from cms import services
+from cms.models import Institution
+
+
+@pytest.fixture
+def home(db):
+    return services.network_ensure()
+
+
+def _college(home, code: str, name: str) -> Institution:
+    return services.institution_ensure(
+        code=code, name=name, kind=Institution.Kind.PARTNER_COLLEGE, home=home
+    )
+
+
+@pytest.fixture
+def college_a(home) -> Institution:
+    return _college(home, "college-a", "甲职业学院")
+
+
+@pytest.fixture
+def college_b(home) -> Institution:
+    return _college(home, "college-b", "乙职业学院")
+
+
+def make_staff(institution: Institution, role: str, username: str):
+    user = get_user_model().objects.create_user(username=username, password="pw-for-tests-123")
+    group = institution.editors_group if role == "editor" else institution.reviewers_group
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def editor_a(college_a):
+    return make_staff(college_a, "editor", "editor_a")
+
+
+@pytest.fixture
+def reviewer_a(college_a):
+    return make_staff(college_a, "reviewer", "reviewer_a")
+
+
+@pytest.fixture
+def editor_b(college_b):
+    return make_staff(college_b, "editor", "editor_b")
+
+
+@pytest.fixture
+def client_for(client):
+    """Log ``client`` in as a user: ``client_for(editor_a).get(...)``."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
