@@ -27,4 +27,8 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         transient=False,
     ) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda steps=1: progress.advance(task, steps)
+
+        def advance(steps: int = 1) -> None:
+            progress.advance(task, steps)
+
+        yield advance

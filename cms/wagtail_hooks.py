@@ -1,6 +1,7 @@
 """Admin wiring: snippet viewsets scoped by tenancy, choosers, menu order."""
 
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
 from wagtail.snippets.models import register_snippet
@@ -13,6 +14,8 @@ from cms.models import ChapterPage, CoursePage, Institution, Major, Resource
 
 class ResourceChooseMixin:
     """Editors choose their own resources and other colleges' published ones."""
+
+    request: HttpRequest
 
     def get_object_list(self) -> QuerySet[Resource]:
         return tenancy.resources_choosable_by(self.request.user).select_related("institution")

@@ -37,6 +37,7 @@ def college_b(home) -> Institution:
 def make_staff(institution: Institution, role: str, username: str):
     user = get_user_model().objects.create_user(username=username, password="pw-for-tests-123")
     group = institution.editors_group if role == "editor" else institution.reviewers_group
+    assert group is not None
     user.groups.add(group)
     return user
 
