@@ -26,3 +26,10 @@ def client() -> Elasticsearch:
 
 def cluster_health() -> dict[str, Any]:
     return dict(client().cluster.health(wait_for_status="yellow", timeout="30s"))
+
+
+def server_version() -> str:
+    """The version of the (single) node. ``info()`` (``GET /``) is not served by
+    the minimal distribution used in development, so ask the nodes API."""
+    nodes = client().nodes.info(node_id="_local", metric="_none")["nodes"]
+    return str(next(iter(nodes.values()))["version"])
