@@ -51,7 +51,8 @@ def probe_argv(path: Path) -> list[str]:
         "ffprobe",
         "-v",
         "error",
-        "-nostdin",
+        # No -nostdin here: ffprobe rejects it ("Option not found") and exits 1;
+        # probe() gives it no stdin instead.
         "-protocol_whitelist",
         PROTOCOL_WHITELIST,
         "-format_whitelist",
@@ -66,7 +67,12 @@ def probe_argv(path: Path) -> list[str]:
 
 def probe(path: Path) -> ProbeResult:
     completed = subprocess.run(
-        probe_argv(path), capture_output=True, text=True, check=True, timeout=PROBE_TIMEOUT_SECONDS
+        probe_argv(path),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=PROBE_TIMEOUT_SECONDS,
     )
     report = json.loads(completed.stdout)
     video = next((s for s in report["streams"] if s.get("codec_type") == "video"), None)
