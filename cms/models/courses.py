@@ -9,6 +9,7 @@ from django.db import models
 from modelcluster.fields import ParentalKey
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, InlinePanel
+from wagtail.api import APIField
 from wagtail.fields import RichTextField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
@@ -85,6 +86,8 @@ class CoursePage(OwnedPage):
         index.SearchField("summary"),
         index.FilterField("institution"),
     ]
+    # Wagtail's API v2 (the baseline our own API is measured against) shows these.
+    api_fields = [APIField("code"), APIField("credits"), APIField("summary")]
     subpage_types = ["cms.ChapterPage"]
     parent_page_types = ["cms.CollegePage"]
     template = "cms/page.html"
@@ -102,6 +105,7 @@ class ChapterPage(OwnedPage):
         InlinePanel("chapter_resources", label="resources"),
     ]
     search_fields = [*Page.search_fields, index.SearchField("summary")]
+    api_fields = [APIField("summary"), APIField("chapter_resources")]
     subpage_types: list[str] = []
     parent_page_types = ["cms.CoursePage"]
     template = "cms/page.html"
@@ -120,6 +124,7 @@ class ChapterResource(Orderable):
     resource = models.ForeignKey("cms.Resource", on_delete=models.PROTECT, related_name="+")
 
     panels = [FieldPanel("resource")]
+    api_fields = [APIField("resource_id")]
 
     class Meta(Orderable.Meta):
         constraints = [
