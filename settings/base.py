@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "taggit",
     "django_filters",
     "rest_framework",
+    "corsheaders",  # API v1 CORS allowlist (see the "API v1" block below)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -63,6 +64,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # API v1: placed high, before anything that can answer (CommonMiddleware),
+    # as django-cors-headers requires.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -234,3 +238,18 @@ LOGGING = {
         "django_tasks": {"level": "WARNING"},
     },
 }
+
+# --- API v1 (cms/api/, issue #3) -----------------------------------------------
+# CORS (RELIABILITY.md A8): an explicit allowlist of front-end origins, only for
+# /api/, no credentials (the public API is cookie-less; apps send API keys).
+CORS_ALLOWED_ORIGINS = [o for o in env("WANXUE_CORS_ALLOWED_ORIGINS").split(",") if o]
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["accept", "authorization", "if-none-match", "x-api-key"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = 86400
+# Requests per minute per client IP without an API key; 0 turns the limit off.
+# Keys carry their own limit (ApiKey.rate_per_minute). Counted in the default
+# cache, which is Redis whenever REDIS_URL is set, so all web processes share it.
+WANXUE_API_ANON_RATE_PER_MINUTE = int(env("WANXUE_API_ANON_RATE_PER_MINUTE", "600"))

@@ -1,0 +1,202 @@
+"""Models → plain dicts in the shape of ``schemas.py``.
+
+Plain dicts rather than pydantic instances: building 100 resources through
+pydantic validation costs more than the queries behind them, and the shapes
+are checked against the schemas by the tests and by schemathesis instead.
+Presenters never query: the selectors have loaded everything they touch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import nh3
+from django.http import HttpRequest
+from wagtail.rich_text import expand_db_html
+
+from cms.models import ChapterPage, CoursePage, Institution, Major, Resource, ResourceType
+from media_pipeline.models import MediaAsset
+
+
+def rich_text_html(value: str) -> str:
+    """Front ends insert this HTML as is, so it is sanitised here (ammonia's
+    allowlist): rich text saved by a loader or an import never went through
+    the editor's own filtering (RELIABILITY.md A11)."""
+    return nh3.clean(expand_db_html(value)) if value else ""
+
+
+def institution_ref(institution: Institution) -> dict[str, Any]:
+    return {"id": institution.pk, "code": institution.code, "name": institution.name}
+
+
+def institution_out(institution: Institution) -> dict[str, Any]:
+    return {
+        "id": institution.pk,
+        "code": institution.code,
+        "name": institution.name,
+        "kind": institution.kind,
+        "kind_label": institution.get_kind_display(),
+    }
+
+
+def course_ref(course: CoursePage) -> dict[str, Any]:
+    return {
+        "id": course.pk,
+        "code": course.code,
+        "title": course.title,
+        "credits": course.credits,
+        "institution": institution_ref(course.institution),
+    }
+
+
+def major_out(major: Major) -> dict[str, Any]:
+    return {
+        "id": major.pk,
+        "code": major.code,
+        "name": major.name,
+        "level": major.level,
+        "exam_university": institution_ref(major.institution),
+        "course_plan": [
+            {"position": position, "course": course_ref(entry.course)}
+            for position, entry in enumerate(major.public_course_plan, start=1)
+        ],
+    }
+
+
+def course_out(course: CoursePage) -> dict[str, Any]:
+    return {
+        "id": course.pk,
+        "code": course.code,
+        "title": course.title,
+        "credits": course.credits,
+        "is_public_course": course.is_public_course,
+        "summary": course.summary,
+        "institution": institution_ref(course.institution),
+        "last_published_at": course.last_published_at,
+    }
+
+
+def resource_counts(resources: Iterable[Resource]) -> dict[str, int]:
+    counts = Counter(resource.resource_type for resource in resources)
+    return {resource_type: counts.get(resource_type, 0) for resource_type in ResourceType.values}
+
+
+def resource_summary(resource: Resource) -> dict[str, Any]:
+    return {
+        "id": resource.pk,
+        "title": resource.title,
+        "resource_type": resource.resource_type,
+        "summary": resource.summary,
+        "difficulty": resource.difficulty,
+        "duration_seconds": resource.duration_seconds,
+        "knowledge_points": resource.knowledge_points,
+        "institution": institution_ref(resource.institution),
+        "updated_at": resource.updated_at,
+    }
+
+
+def _chapter_resources(chapter: ChapterPage) -> list[Resource]:
+    return [row.resource for row in chapter.public_chapter_resources]
+
+
+def chapter_out(chapter: ChapterPage) -> dict[str, Any]:
+    resources = _chapter_resources(chapter)
+    return {
+        "id": chapter.pk,
+        "course_id": chapter.course_id,
+        "title": chapter.title,
+        "summary": chapter.summary,
+        "institution": institution_ref(chapter.institution),
+        "last_published_at": chapter.last_published_at,
+        "resource_counts": resource_counts(resources),
+        "resources": [resource_summary(resource) for resource in resources],
+    }
+
+
+def course_outline(course: CoursePage) -> dict[str, Any]:
+    chapters = []
+    all_resources: list[Resource] = []
+    for chapter in course.outline_chapters:
+        resources = _chapter_resources(chapter)
+        all_resources.extend(resources)
+        chapters.append(
+            {
+                "id": chapter.pk,
+                "title": chapter.title,
+                "summary": chapter.summary,
+                "resource_counts": resource_counts(resources),
+                "resources": [resource_summary(resource) for resource in resources],
+            }
+        )
+    return {
+        "id": course.pk,
+        "code": course.code,
+        "title": course.title,
+        "credits": course.credits,
+        "is_public_course": course.is_public_course,
+        "summary": course.summary,
+        "syllabus_html": rich_text_html(course.syllabus),
+        "institution": institution_ref(course.institution),
+        "majors": [
+            {"code": plan.major.code, "name": plan.major.name, "level": plan.major.level}
+            for plan in course.major_plans.all()
+        ],
+        "last_published_at": course.last_published_at,
+        "resource_counts": resource_counts(all_resources),
+        "chapters": chapters,
+    }
+
+
+def media_out(asset: MediaAsset) -> dict[str, Any]:
+    return {
+        "id": asset.pk,
+        "duration_seconds": asset.duration_seconds,
+        "width": asset.width,
+        "height": asset.height,
+        "hls_master_url": None,
+        "poster_url": None,
+        "renditions": [],
+        "captions": [],
+    }
+
+
+def resource_out(resource: Resource, request: HttpRequest) -> dict[str, Any]:
+    document = resource.document
+    return {
+        "id": resource.pk,
+        "title": resource.title,
+        "resource_type": resource.resource_type,
+        "summary": resource.summary,
+        "knowledge_points": resource.knowledge_points,
+        "difficulty": resource.difficulty,
+        "duration_seconds": resource.duration_seconds,
+        "external_url": resource.external_url,
+        "institution": institution_ref(resource.institution),
+        "document": None
+        if document is None
+        else {
+            "id": document.pk,
+            "title": document.title,
+            "filename": document.filename,
+            "url": request.build_absolute_uri(document.url),
+            "file_size": document.file_size,
+        },
+        "media": None if resource.media_asset is None else media_out(resource.media_asset),
+        "updated_at": resource.updated_at,
+        "last_published_at": resource.last_published_at,
+    }
+
+
+def resource_detail(resource: Resource, request: HttpRequest) -> dict[str, Any]:
+    detail = resource_out(resource, request)
+    detail["body_html"] = rich_text_html(resource.body)
+    return detail
+
+
+def sparse(item: dict[str, Any], fields: set[str] | None) -> dict[str, Any]:
+    """``?fields=``: keep the requested keys, and always ``id``."""
+    if fields is None:
+        return item
+    return {key: value for key, value in item.items() if key == "id" or key in fields}

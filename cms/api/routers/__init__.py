@@ -1,0 +1,1 @@
+"""One router per concern; ``cms/api/app.py`` mounts them."""

@@ -1,0 +1,135 @@
+"""Draft preview: a signed link for staff to hand out, and the preview itself."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from ninja import Path, Query, Router, Schema
+from pydantic import Field
+from wagtail.models import Page, Revision
+
+from cms import selectors
+from cms.api import presenters
+from cms.api.http import PRIVATE_CACHE_CONTROL, json_response
+from cms.api.inputs import ObjectId
+from cms.api.preview import preview_revision_get, preview_token_create
+from cms.api.problems import ApiProblem
+from cms.api.schemas import PreviewLink, PreviewOut, Problem
+from cms.models import ChapterPage, CoursePage, Resource
+from cms.tenancy import (
+    institution_ids_for_user,
+    is_network_admin,
+    pages_in_institutions,
+    resources_editable_by,
+)
+
+router = Router(tags=["preview"])
+
+
+class PreviewParams(Schema):
+    token: str = Field(..., min_length=1, max_length=512)
+
+
+def _user_may_preview(user: Any, revision: Revision) -> bool:
+    if not user.is_authenticated:
+        return False
+    if is_network_admin(user):
+        return True
+    model = revision.content_type.model_class()
+    if model is Resource:
+        return resources_editable_by(user).filter(pk=revision.object_id).exists()
+    if model in (CoursePage, ChapterPage):
+        pages = pages_in_institutions(institution_ids_for_user(user))
+        return pages.filter(pk=revision.object_id).exists()
+    return False
+
+
+def _chapter_preview(chapter: ChapterPage) -> dict[str, Any]:
+    # The revision's own resource list, in its order, as the editor left it.
+    rows = sorted(chapter.chapter_resources.all(), key=lambda row: row.sort_order or 0)
+    resources = {
+        resource.pk: resource
+        for resource in Resource.objects.select_related("institution").filter(
+            pk__in=[row.resource_id for row in rows]
+        )
+    }
+    chapter.public_chapter_resources = [row for row in rows if row.resource_id in resources]
+    for row in chapter.public_chapter_resources:
+        row.resource = resources[row.resource_id]
+    parent = Page.objects.filter(
+        path=chapter.path[: -Page.steplen], depth=chapter.depth - 1
+    ).first()
+    chapter.course_id = parent.pk if parent else 0
+    return presenters.chapter_out(chapter)
+
+
+@router.get(
+    "/preview",
+    response={
+        200: PreviewOut,
+        304: None,
+        400: Problem,
+        401: Problem,
+        403: Problem,
+        404: Problem,
+        429: Problem,
+    },
+    operation_id="preview_get",
+    url_name="preview_get",
+)
+def preview_get(request: HttpRequest, params: Query[PreviewParams]) -> HttpResponse:
+    """The revision a preview link names, drafts included. No cookies needed."""
+    revision = preview_revision_get(token=params.token)
+    content = revision.as_object()
+    data: dict[str, Any] = {
+        "revision_id": revision.pk,
+        "created_at": revision.created_at,
+        "course": None,
+        "chapter": None,
+        "resource": None,
+    }
+    if isinstance(content, Resource):
+        data.update(kind="resource", resource=presenters.resource_detail(content, request))
+    elif isinstance(content, ChapterPage):
+        data.update(kind="chapter", chapter=_chapter_preview(content))
+    elif isinstance(content, CoursePage):
+        live = selectors.course_get(course_id=content.pk)
+        content.outline_chapters = live.outline_chapters if live else []
+        data.update(kind="course", course=presenters.course_outline(content))
+    else:
+        raise ApiProblem(404, "Not found", "This kind of content has no API preview.")
+    return json_response(request, data, cache_control=PRIVATE_CACHE_CONTROL)
+
+
+@router.get(
+    "/preview-links/{revision_id}",
+    response={
+        200: PreviewLink,
+        304: None,
+        400: Problem,
+        401: Problem,
+        403: Problem,
+        404: Problem,
+        429: Problem,
+    },
+    operation_id="preview_link_create",
+)
+def preview_link_create(request: HttpRequest, revision_id: Path[ObjectId]) -> HttpResponse:
+    """A preview link for one revision, for staff signed in to the admin who
+    may edit the object. Signing stores nothing, so this is a safe GET."""
+    revision = Revision.objects.select_related("content_type").filter(pk=revision_id).first()
+    if revision is None or not _user_may_preview(request.user, revision):
+        # Same answer for "no such revision" and "not yours": ids do not leak.
+        raise ApiProblem(404, "Not found", f"No revision {revision_id} you may preview.")
+    token, expires_at = preview_token_create(revision=revision)
+    url = request.build_absolute_uri(
+        reverse("api-v1:preview_get") + "?" + urlencode({"token": token})
+    )
+    return json_response(
+        request,
+        {"token": token, "url": url, "expires_at": expires_at},
+        cache_control=PRIVATE_CACHE_CONTROL,
+    )

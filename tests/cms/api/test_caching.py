@@ -1,0 +1,105 @@
+"""Strong ETags, 304 revalidation and Cache-Control (issue #3, caching)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cms import services
+from cms.models import Resource
+
+
+def _publish_title(resource: Resource, title: str) -> None:
+    resource = Resource.objects.get(pk=resource.pk)
+    resource.title = title
+    resource.save_revision().publish()
+
+
+@pytest.fixture
+def outline_url(course_a, college_b, make_resource):
+    """An outline whose only chapter lists a resource owned by another college."""
+    shared = make_resource(institution=college_b, title="乙校视频")
+    services.chapter_create(course=course_a, title="第一章", resources=[shared])
+    return f"/api/v1/courses/{course_a.pk}", shared
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/resources", "/api/v1/courses", "/api/v1/institutions", "/api/v1/majors"]
+)
+def test_every_get_has_a_strong_etag_and_public_cache_control(api, db, path):
+    response = api.get(path)
+
+    assert response["ETag"].startswith('"')
+    assert response["Cache-Control"] == "public, max-age=60, stale-while-revalidate=60"
+
+
+def test_matching_if_none_match_gets_304_with_empty_body(api, outline_url):
+    url, _ = outline_url
+    etag = api.get(url)["ETag"]
+
+    response = api.get(url, HTTP_IF_NONE_MATCH=etag)
+
+    assert (response.status_code, response.content, response["ETag"]) == (304, b"", etag)
+
+
+def test_a_weak_form_of_the_etag_also_revalidates(api, outline_url):
+    url, _ = outline_url
+    etag = api.get(url)["ETag"]
+
+    assert api.get(url, HTTP_IF_NONE_MATCH=f'"other", W/{etag}').status_code == 304
+
+
+def test_a_stale_etag_gets_the_full_body(api, outline_url):
+    url, _ = outline_url
+
+    assert api.get(url, HTTP_IF_NONE_MATCH='"stale"').status_code == 200
+
+
+def test_outline_etag_changes_when_another_college_edits_a_listed_resource(api, outline_url):
+    url, shared = outline_url
+    before = api.get(url)["ETag"]
+
+    _publish_title(shared, "乙校视频（修订）")
+
+    assert api.get(url)["ETag"] != before
+
+
+def test_outline_etag_stays_when_a_listed_resource_only_gets_a_draft(api, outline_url):
+    url, shared = outline_url
+    before = api.get(url)["ETag"]
+
+    shared.title = "未发布的草稿标题"
+    shared.save_revision()
+
+    assert api.get(url)["ETag"] == before
+
+
+def test_outline_etag_stays_when_an_unlisted_resource_is_edited(api, outline_url, make_resource):
+    url, _ = outline_url
+    unrelated = make_resource(title="无关资源")
+    before = api.get(url)["ETag"]
+
+    _publish_title(unrelated, "无关资源（修订）")
+
+    assert api.get(url)["ETag"] == before
+
+
+def test_outline_etag_changes_when_a_listed_resource_is_unpublished(api, outline_url):
+    url, shared = outline_url
+    before = api.get(url)["ETag"]
+
+    Resource.objects.get(pk=shared.pk).unpublish()
+
+    assert api.get(url)["ETag"] != before
+
+
+def test_outline_etag_changes_when_a_chapter_is_published(api, outline_url, course_a):
+    url, _ = outline_url
+    before = api.get(url)["ETag"]
+
+    services.chapter_create(course=course_a, title="第二章")
+
+    assert api.get(url)["ETag"] != before
+
+
+def test_problem_responses_are_not_cached(api, db):
+    assert api.get("/api/v1/resources?limit=0")["Cache-Control"] == "no-store"
