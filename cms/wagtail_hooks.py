@@ -4,12 +4,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
+from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.chooser import ChooseResultsView, ChooseView, SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from cms import tenancy
+from cms.admin_summary import ResourcesSummaryItem
 from cms.models import ChapterPage, CoursePage, Institution, Major, Resource
+
+# Before any viewset asks for Resource's policy, or Wagtail makes a fallback
+# one that knows only model permissions (and refuses a registration after it).
+register_permission_policy(Resource, tenancy.ResourcePermissionPolicy(Resource))
 
 
 class ResourceChooseMixin:
@@ -78,7 +84,9 @@ register_snippet(InstitutionViewSet)
 
 @hooks.register("construct_page_chooser_queryset")
 def scope_page_chooser(pages, request):
-    return pages.filter(pk__in=tenancy.pages_visible_to(request.user).values("pk"))
+    # Navigable, not just visible: the chooser opens at the root, and an editor
+    # must be able to walk down through the home page to their own college.
+    return pages.filter(pk__in=tenancy.pages_navigable_by(request.user).values("pk"))
 
 
 @hooks.register("construct_explorer_page_queryset")
@@ -97,3 +105,8 @@ def reassign_owner_after_move(request, page):
     subtree = page.get_descendants(inclusive=True)
     for model in (CoursePage, ChapterPage):
         model.objects.filter(pk__in=subtree.values("pk")).update(institution_id=institution_id)
+
+
+@hooks.register("construct_homepage_summary_items")
+def add_resources_summary_item(request, items):
+    items.append(ResourcesSummaryItem(request))

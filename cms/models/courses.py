@@ -24,6 +24,15 @@ class OwnedPageForm(WagtailAdminPageForm):
     subtree it is created in, so an editor cannot hand it to another college.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Imported here: cms.tenancy imports the models.
+        from cms.tenancy import limit_form_choices
+
+        # A chooser only offers the right resources; the field behind it would
+        # accept any posted id, including another college's draft.
+        limit_form_choices(self, self.for_user)
+
     def clean(self):
         cleaned_data = super().clean()
         parent = self.parent_page if self.instance._state.adding else self.instance.get_parent()

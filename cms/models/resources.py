@@ -33,17 +33,18 @@ class ResourceType(models.TextChoices):
 
 
 class ResourceForm(WagtailAdminModelForm):
-    """Limits the institution to the institutions the editor works for."""
+    """Limits the owner to the editor's institutions and every other choice
+    (media assets, documents) to what the editor may pick."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from cms.tenancy import institutions_for_user
+        # Imported here: cms.tenancy imports the models.
+        from cms.tenancy import limit_form_choices
 
-        if "institution" in self.fields and self.for_user is not None:
-            owners = institutions_for_user(self.for_user)
-            self.fields["institution"].queryset = owners
-            if self.instance._state.adding and owners.count() == 1:
-                self.fields["institution"].initial = owners.get().pk
+        limit_form_choices(self, self.for_user)
+        owners = self.fields["institution"].queryset if "institution" in self.fields else None
+        if owners is not None and self.instance._state.adding and owners.count() == 1:
+            self.fields["institution"].initial = owners.get().pk
 
 
 class Resource(

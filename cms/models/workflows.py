@@ -6,6 +6,7 @@ resolves the reviewers from the object's institution instead, so one workflow se
 all twenty colleges and no reviewer sees another college's queue.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page, Task, TaskState
 
@@ -44,6 +45,14 @@ class CollegeReviewTask(Task):
                 ("approve", _("Approve with comment"), True),
             ]
         return []
+
+    def on_action(self, task_state, user, action_name, **kwargs):
+        # Wagtail's workflow-action view takes the task state from its URL and
+        # checks the reviewer against the object named beside it, not against
+        # the state's own object. The task has the last word on who reviews what.
+        if not self._can_review(task_state.workflow_state.content_object, user):
+            raise PermissionDenied
+        return super().on_action(task_state, user, action_name, **kwargs)
 
     def get_task_states_user_can_moderate(self, user, **kwargs):
         in_progress = self.task_states.filter(status=TaskState.STATUS_IN_PROGRESS)
