@@ -44,6 +44,12 @@ def network(keep_test_connection, course_a, make_resource):
 @settings(
     max_examples=60,
     deadline=None,
+    # A fixed example set per operation, so CI is reproducible: with random
+    # sets, schemathesis once mutated a nullable query parameter into an empty
+    # object, which form/explode serialises to no parameter at all, and then
+    # reported the 200 as "invalid data accepted" (a false positive).
+    derandomize=True,
+    database=None,
     # One database transaction for all examples of an operation is what we
     # want: the content stays put while the inputs vary.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
