@@ -8,8 +8,8 @@ from ninja import Path, Query, Router
 from cms import selectors
 from cms.api import presenters
 from cms.api.http import json_response
-from cms.api.inputs import ChapterFilters, ObjectId, parse_fields, parse_ids
-from cms.api.pagination import paginate
+from cms.api.inputs import ChapterFilters, ObjectId, parse_ids
+from cms.api.listing import list_response
 from cms.api.problems import ApiProblem
 from cms.api.schemas import ChapterList, ChapterOut, Problem
 
@@ -30,7 +30,8 @@ ORDERINGS = {
     operation_id="chapter_list",
 )
 def chapter_list(request: HttpRequest, filters: Query[ChapterFilters]) -> HttpResponse:
-    chapters, next_cursor = paginate(
+    return list_response(
+        request,
         selectors.chapter_list(
             course=filters.course,
             course_code=filters.course_code,
@@ -39,18 +40,9 @@ def chapter_list(request: HttpRequest, filters: Query[ChapterFilters]) -> HttpRe
             updated_since=filters.updated_since,
         ),
         scope="chapters",
-        ordering=filters.ordering,
+        filters=filters,
         orderings=ORDERINGS,
-        limit=filters.limit,
-        cursor=filters.cursor,
-    )
-    fields = parse_fields(filters.fields)
-    return json_response(
-        request,
-        {
-            "items": [presenters.sparse(presenters.chapter_out(c), fields) for c in chapters],
-            "next_cursor": next_cursor,
-        },
+        present=presenters.chapter_out,
     )
 
 

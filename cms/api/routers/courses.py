@@ -8,8 +8,8 @@ from ninja import Path, Query, Router
 from cms import selectors
 from cms.api import presenters
 from cms.api.http import json_response
-from cms.api.inputs import CourseFilters, ObjectId, parse_fields, parse_ids
-from cms.api.pagination import paginate
+from cms.api.inputs import CourseFilters, ObjectId, parse_ids
+from cms.api.listing import list_response
 from cms.api.problems import ApiProblem
 from cms.api.schemas import CourseList, CourseOutline, Problem
 
@@ -31,7 +31,8 @@ ORDERINGS = {
     operation_id="course_list",
 )
 def course_list(request: HttpRequest, filters: Query[CourseFilters]) -> HttpResponse:
-    courses, next_cursor = paginate(
+    return list_response(
+        request,
         selectors.course_list(
             major=filters.major,
             code=filters.code,
@@ -40,18 +41,9 @@ def course_list(request: HttpRequest, filters: Query[CourseFilters]) -> HttpResp
             updated_since=filters.updated_since,
         ),
         scope="courses",
-        ordering=filters.ordering,
+        filters=filters,
         orderings=ORDERINGS,
-        limit=filters.limit,
-        cursor=filters.cursor,
-    )
-    fields = parse_fields(filters.fields)
-    return json_response(
-        request,
-        {
-            "items": [presenters.sparse(presenters.course_out(c), fields) for c in courses],
-            "next_cursor": next_cursor,
-        },
+        present=presenters.course_out,
     )
 
 

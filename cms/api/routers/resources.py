@@ -8,8 +8,8 @@ from ninja import Path, Query, Router
 from cms import selectors
 from cms.api import presenters
 from cms.api.http import json_response
-from cms.api.inputs import ObjectId, ResourceFilters, parse_fields, parse_ids
-from cms.api.pagination import paginate
+from cms.api.inputs import ObjectId, ResourceFilters, parse_ids
+from cms.api.listing import list_response
 from cms.api.problems import ApiProblem
 from cms.api.schemas import Problem, ResourceDetail, ResourceList
 
@@ -33,7 +33,8 @@ ORDERINGS = {
     operation_id="resource_list",
 )
 def resource_list(request: HttpRequest, filters: Query[ResourceFilters]) -> HttpResponse:
-    resources, next_cursor = paginate(
+    return list_response(
+        request,
         selectors.resource_list(
             resource_type=filters.resource_type,
             college=filters.college,
@@ -46,21 +47,9 @@ def resource_list(request: HttpRequest, filters: Query[ResourceFilters]) -> Http
             updated_since=filters.updated_since,
         ),
         scope="resources",
-        ordering=filters.ordering,
+        filters=filters,
         orderings=ORDERINGS,
-        limit=filters.limit,
-        cursor=filters.cursor,
-    )
-    fields = parse_fields(filters.fields)
-    return json_response(
-        request,
-        {
-            "items": [
-                presenters.sparse(presenters.resource_out(resource, request), fields)
-                for resource in resources
-            ],
-            "next_cursor": next_cursor,
-        },
+        present=lambda resource: presenters.resource_out(resource, request),
     )
 
 
