@@ -11,6 +11,7 @@ import uuid
 import pytest
 import redis
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 
 from media_pipeline import ffmpeg, storage
@@ -52,3 +53,14 @@ def test_minio_bucket_round_trip_with_boto3():
 def test_ffmpeg_is_at_least_version_5():
     major, _minor = ffmpeg.ffmpeg_version()
     assert major >= ffmpeg.MINIMUM_FFMPEG_MAJOR
+
+
+@pytest.mark.django_db
+def test_migrate_creates_the_private_media_bucket(settings):
+    # A fresh MinIO (as in CI) has no bucket; the deploy step must make it.
+    settings.S3_BUCKET = f"wanxue-migrate-{uuid.uuid4().hex[:8]}"
+    client = storage.s3_client()
+    assert settings.S3_BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]
+    call_command("migrate", verbosity=0)
+    client.head_bucket(Bucket=settings.S3_BUCKET)
+    client.delete_bucket(Bucket=settings.S3_BUCKET)
