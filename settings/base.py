@@ -202,6 +202,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.5,
     "interval_max": 3,
 }
+# One queue per kind of work so each gets dedicated workers (RELIABILITY.md:
+# `-Q transcode -c <cores/2>` on video machines; `index` stays fast).
+CELERY_TASK_ROUTES = {
+    "media_pipeline.tasks.*": {"queue": "transcode"},
+    "search.tasks.*": {"queue": "index"},
+}
 
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL")
 
