@@ -38,6 +38,8 @@ from wagtail.models import Page, PageLogEntry, ReferenceIndex, Revision
 from wagtail.search.backends import get_search_backend
 from wagtail.signal_handlers import disable_reference_index_auto_update
 
+from cms.api import response_cache
+
 BULK_BATCH = 1000  # rows per INSERT/UPDATE statement: large enough to amortise round trips
 # Rows per search-index INSERT. Each row carries ~12 bind parameters, so 500
 # stays far below PostgreSQL's 65,535 per statement. The cost is Python-side
@@ -69,6 +71,8 @@ def index_signals_paused() -> Iterator[None]:
     finally:
         for model in disconnected:
             post_save.connect(post_save_signal_handler, sender=model)
+        # Bulk inserts send no model signals: tell the API's response cache.
+        response_cache.content_changed()
 
 
 def _prefetch_child_relations(objects: Sequence[Any]) -> None:

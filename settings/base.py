@@ -183,7 +183,14 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A file cache, not per-process memory: the web server and the Celery
+    # worker must see the same API-response generation and rate counts.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -259,3 +266,7 @@ CORS_PREFLIGHT_MAX_AGE = 86400
 # Keys carry their own limit (ApiKey.rate_per_minute). Counted in the default
 # cache, which is Redis whenever REDIS_URL is set, so all web processes share it.
 WANXUE_API_ANON_RATE_PER_MINUTE = int(env("WANXUE_API_ANON_RATE_PER_MINUTE", "600"))
+# Keep rendered public API responses in the default cache under a content
+# generation (cms/api/response_cache.py): a 304 then costs no SQL. Set to 0
+# to measure or debug the uncached path.
+WANXUE_API_RESPONSE_CACHE = env("WANXUE_API_RESPONSE_CACHE", "1") == "1"

@@ -1,7 +1,7 @@
 """The test suite: real servers chosen by the environment (scripts/services env)."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import CACHES, DATABASES, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
@@ -13,3 +13,6 @@ if not env("DATABASE_URL").startswith(("postgres://", "postgresql://")):
         "settings.test needs DATABASE_URL pointing at PostgreSQL; "
         'run `eval "$(scripts/services env)"` after `scripts/services up`.'
     )
+# Test runs with different databases share one Redis: keep their cached API
+# responses and rate counts apart.
+CACHES["default"]["KEY_PREFIX"] = "test-" + DATABASES["default"]["NAME"]

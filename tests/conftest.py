@@ -10,7 +10,15 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from cms import services
+from cms.api import response_cache
 from cms.models import Institution
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_responses():
+    """Each test's rolled-back data must not be answered from the cache of an
+    earlier test: a rollback sends no signal, so start a new generation."""
+    response_cache.generation_replace()
 
 
 @pytest.fixture

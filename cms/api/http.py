@@ -3,8 +3,8 @@
 The ETag is a hash of the exact bytes sent, so it changes exactly when what a
 response shows changes: an outline's ETag moves when another college edits a
 resource the outline lists, and stays put when someone saves a draft or edits
-an unrelated resource. A 304 still builds the body to hash it; the queries
-are the same as for a 200, only the transfer is saved.
+an unrelated resource. Building the body to hash it costs as much as a 200;
+``response_cache.py`` keeps built bodies so a revalidation skips that work.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
 
 
-def _if_none_match(header: str | None, etag: str) -> bool:
+def if_none_match(header: str | None, etag: str) -> bool:
     """RFC 9110 §13.1.2: weak comparison, a list of tags, or ``*``."""
     if not header:
         return False
@@ -47,7 +47,7 @@ def json_response(
         data, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder
     ).encode()
     etag = etag_for(body)
-    if _if_none_match(request.headers.get("If-None-Match"), etag):
+    if if_none_match(request.headers.get("If-None-Match"), etag):
         response = HttpResponse(status=304)
     else:
         response = HttpResponse(body, content_type="application/json")

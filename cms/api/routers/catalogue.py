@@ -11,6 +11,7 @@ from cms.api.http import json_response
 from cms.api.inputs import Code, InstitutionFilters, MajorFilters
 from cms.api.pagination import paginate
 from cms.api.problems import ApiProblem
+from cms.api.response_cache import cached_public
 from cms.api.schemas import InstitutionList, InstitutionOut, MajorList, MajorOut, Problem
 
 router = Router(tags=["catalogue"])
@@ -22,6 +23,7 @@ DETAIL_ERRORS = {**ERRORS, 404: Problem}
 @router.get(
     "/institutions", response={200: InstitutionList, **ERRORS}, operation_id="institution_list"
 )
+@cached_public
 def institution_list(request: HttpRequest, filters: Query[InstitutionFilters]) -> HttpResponse:
     """Exam universities (主考院校) and partner colleges (助学单位)."""
     institutions, next_cursor = paginate(
@@ -46,6 +48,7 @@ def institution_list(request: HttpRequest, filters: Query[InstitutionFilters]) -
     response={200: InstitutionOut, **DETAIL_ERRORS},
     operation_id="institution_get",
 )
+@cached_public
 def institution_get(request: HttpRequest, code: Path[Code]) -> HttpResponse:
     institution = selectors.institution_get(code=code)
     if institution is None:
@@ -54,6 +57,7 @@ def institution_get(request: HttpRequest, code: Path[Code]) -> HttpResponse:
 
 
 @router.get("/majors", response={200: MajorList, **ERRORS}, operation_id="major_list")
+@cached_public
 def major_list(request: HttpRequest, filters: Query[MajorFilters]) -> HttpResponse:
     """Majors (专业) with their course plans: published courses, in plan order."""
     majors, next_cursor = paginate(
@@ -71,6 +75,7 @@ def major_list(request: HttpRequest, filters: Query[MajorFilters]) -> HttpRespon
 
 
 @router.get("/majors/{code}", response={200: MajorOut, **DETAIL_ERRORS}, operation_id="major_get")
+@cached_public
 def major_get(request: HttpRequest, code: Path[Code]) -> HttpResponse:
     major = selectors.major_get(code=code)
     if major is None:

@@ -11,6 +11,7 @@ from cms.api.http import json_response
 from cms.api.inputs import ChapterFilters, ObjectId, parse_ids
 from cms.api.listing import list_response
 from cms.api.problems import ApiProblem
+from cms.api.response_cache import cached_public
 from cms.api.schemas import ChapterList, ChapterOut, Problem
 
 router = Router(tags=["chapters"])
@@ -29,6 +30,7 @@ ORDERINGS = {
     response={200: ChapterList, 304: None, 400: Problem, 401: Problem, 429: Problem},
     operation_id="chapter_list",
 )
+@cached_public
 def chapter_list(request: HttpRequest, filters: Query[ChapterFilters]) -> HttpResponse:
     return list_response(
         request,
@@ -51,6 +53,7 @@ def chapter_list(request: HttpRequest, filters: Query[ChapterFilters]) -> HttpRe
     response={200: ChapterOut, 304: None, 400: Problem, 401: Problem, 404: Problem, 429: Problem},
     operation_id="chapter_get",
 )
+@cached_public
 def chapter_get(request: HttpRequest, chapter_id: Path[ObjectId]) -> HttpResponse:
     chapter = selectors.chapter_get(chapter_id=chapter_id)
     if chapter is None:

@@ -11,6 +11,7 @@ from cms.api.http import json_response
 from cms.api.inputs import CourseFilters, ObjectId, parse_ids
 from cms.api.listing import list_response
 from cms.api.problems import ApiProblem
+from cms.api.response_cache import cached_public
 from cms.api.schemas import CourseList, CourseOutline, Problem
 
 router = Router(tags=["courses"])
@@ -30,6 +31,7 @@ ORDERINGS = {
     response={200: CourseList, 304: None, 400: Problem, 401: Problem, 429: Problem},
     operation_id="course_list",
 )
+@cached_public
 def course_list(request: HttpRequest, filters: Query[CourseFilters]) -> HttpResponse:
     return list_response(
         request,
@@ -59,6 +61,7 @@ def course_list(request: HttpRequest, filters: Query[CourseFilters]) -> HttpResp
     },
     operation_id="course_get",
 )
+@cached_public
 def course_get(request: HttpRequest, course_id: Path[ObjectId]) -> HttpResponse:
     """The whole outline: chapters in order, each with its published resources
     (summaries) and counts per resource type."""

@@ -11,6 +11,7 @@ from cms.api.http import json_response
 from cms.api.inputs import ObjectId, ResourceFilters, parse_ids
 from cms.api.listing import list_response
 from cms.api.problems import ApiProblem
+from cms.api.response_cache import cached_public
 from cms.api.schemas import Problem, ResourceDetail, ResourceList
 
 router = Router(tags=["resources"])
@@ -32,6 +33,7 @@ ORDERINGS = {
     response={200: ResourceList, 304: None, 400: Problem, 401: Problem, 429: Problem},
     operation_id="resource_list",
 )
+@cached_public
 def resource_list(request: HttpRequest, filters: Query[ResourceFilters]) -> HttpResponse:
     return list_response(
         request,
@@ -65,6 +67,7 @@ def resource_list(request: HttpRequest, filters: Query[ResourceFilters]) -> Http
     },
     operation_id="resource_get",
 )
+@cached_public
 def resource_get(request: HttpRequest, resource_id: Path[ObjectId]) -> HttpResponse:
     resource = selectors.resource_get(resource_id=resource_id)
     if resource is None:

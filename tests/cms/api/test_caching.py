@@ -103,3 +103,59 @@ def test_outline_etag_changes_when_a_chapter_is_published(api, outline_url, cour
 
 def test_problem_responses_are_not_cached(api, db):
     assert api.get("/api/v1/resources?limit=0")["Cache-Control"] == "no-store"
+
+
+# -- the response cache (cms/api/response_cache.py) ----------------------------
+
+
+def test_revalidating_a_cached_outline_costs_no_sql(api, outline_url, django_assert_num_queries):
+    url, _ = outline_url
+    etag = api.get(url)["ETag"]
+
+    with django_assert_num_queries(0):
+        response = api.get(url, HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == 304
+
+
+def test_a_cached_outline_answers_with_the_same_body_and_etag(api, outline_url):
+    url, _ = outline_url
+    first = api.get(url)
+
+    second = api.get(url)
+
+    assert (second.content, second["ETag"]) == (first.content, first["ETag"])
+    assert second["Cache-Control"] == "public, max-age=60, stale-while-revalidate=60"
+
+
+def test_moving_a_chapter_to_another_course_refreshes_both_outlines(
+    api, outline_url, course_a, college_a
+):
+    url, _ = outline_url
+    other = services.course_create(institution=college_a, code="00018", title="计算机应用基础")
+    other_url = f"/api/v1/courses/{other.pk}"
+    before = {u: api.get(u).json() for u in (url, other_url)}
+
+    course_a.get_children().first().specific.move(other, pos="last-child")
+
+    after = {u: api.get(u).json() for u in (url, other_url)}
+    assert len(before[url]["chapters"]) - 1 == len(after[url]["chapters"])
+    assert len(before[other_url]["chapters"]) + 1 == len(after[other_url]["chapters"])
+
+
+def test_an_api_key_is_still_checked_on_a_cached_url(api, outline_url):
+    url, _ = outline_url
+    assert api.get(url).status_code == 200
+
+    assert api.get(url, HTTP_X_API_KEY="wx_nope_nope").status_code == 401
+
+
+def test_with_the_cache_off_every_request_is_built(
+    api, outline_url, settings, django_assert_num_queries
+):
+    settings.WANXUE_API_RESPONSE_CACHE = False
+    url, _ = outline_url
+    etag = api.get(url)["ETag"]
+
+    with django_assert_num_queries(6):
+        assert api.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
