@@ -270,3 +270,54 @@ WANXUE_API_ANON_RATE_PER_MINUTE = int(env("WANXUE_API_ANON_RATE_PER_MINUTE", "60
 # generation (cms/api/response_cache.py): a 304 then costs no SQL. Set to 0
 # to measure or debug the uncached path.
 WANXUE_API_RESPONSE_CACHE = env("WANXUE_API_RESPONSE_CACHE", "1") == "1"
+
+# Video pipeline (#4) ------------------------------------------------------------
+# Limits for untrusted uploads (RELIABILITY.md B3, media_pipeline/limits.py).
+MEDIA_MAX_SOURCE_BYTES = int(env("MEDIA_MAX_SOURCE_BYTES", str(8 * 1024**3)))
+MEDIA_MAX_DURATION_SECONDS = float(env("MEDIA_MAX_DURATION_SECONDS", str(4 * 3600)))
+MEDIA_MAX_PIXELS = 3840 * 2160
+MEDIA_MAX_FPS = 60.0
+# Phones add timecode/metadata tracks next to video and audio; 200 is hostile.
+MEDIA_MAX_STREAMS = 8
+MEDIA_PROBE_TIMEOUT_SECONDS = 30.0
+# Ordering that matters (RELIABILITY.md C4/C10): ffmpeg's own budget < the
+# soft limit (the runner kills ffmpeg first and reports "timeout") < the hard
+# limit < the broker's visibility timeout (10800) - the longest retry backoff.
+# tests/media_pipeline/test_config.py asserts it. The longest source that fits
+# depends on the measured speed (docs/benchmarks.md "Video pipeline").
+MEDIA_TRANSCODE_TIMEOUT_SECONDS = float(env("MEDIA_TRANSCODE_TIMEOUT_SECONDS", "4800"))
+MEDIA_TRANSCODE_SOFT_TIME_LIMIT = 5400
+MEDIA_TRANSCODE_TIME_LIMIT = 5700
+MEDIA_RETRY_BACKOFF_MAX = 600
+MEDIA_MAX_RETRIES = 5
+# A delivery whose worker died counts as an attempt; the third loss fails the
+# asset ("worker lost ×3") instead of looping forever (RELIABILITY.md C2).
+MEDIA_MAX_ATTEMPTS = 3
+# ffmpeg rlimits: address space (x264 at 1080p x 4 rungs peaks near 1.5 GiB),
+# CPU seconds, bytes per file, and the whole output directory (polled).
+MEDIA_FFMPEG_MEMORY_BYTES = int(env("MEDIA_FFMPEG_MEMORY_BYTES", str(4 * 1024**3)))
+MEDIA_FFMPEG_CPU_SECONDS = 4 * 4800
+MEDIA_FFMPEG_FILE_BYTES = 2 * 1024**3
+MEDIA_FFMPEG_OUTPUT_BYTES = int(env("MEDIA_FFMPEG_OUTPUT_BYTES", str(20 * 1024**3)))
+MEDIA_FFMPEG_NICENESS = 10
+MEDIA_FFMPEG_THREADS = int(env("MEDIA_FFMPEG_THREADS", "0"))  # 0: ffmpeg picks per core
+# A running transcode writes a heartbeat every few seconds; a row whose
+# heartbeat is older than this has lost its worker (sweeper, duplicate guard).
+MEDIA_LEASE_SECONDS = 120
+MEDIA_SWEEP_STUCK_AFTER_SECONDS = 600
+MEDIA_PLAYBACK_URL_SECONDS = 3600
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "media-outbox-relay": {"task": "media_pipeline.tasks.outbox_relay_task", "schedule": 30.0},
+    "media-sweep": {"task": "media_pipeline.tasks.asset_sweep_task", "schedule": 300.0},
+}
+
+# Search (#5) -------------------------------------------------------------------
+# Every index and alias name starts with this, so environments (and the test
+# suite, which uses "test_") never touch each other's indexes.
+SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", "wanxue_")
+# Replicas once a rebuild has finished (a rebuild loads with none). 0 suits a
+# single-node development server; production clusters set 1.
+SEARCH_INDEX_REPLICAS = int(env("SEARCH_INDEX_REPLICAS", "0"))
+# The embedded backend's SQLite file (used when ELASTICSEARCH_URL is unset).
+SEARCH_EMBEDDED_PATH = env("SEARCH_EMBEDDED_PATH", str(BASE_DIR / "var" / "search.sqlite3"))
