@@ -2,14 +2,16 @@
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import path
+from django.utils.functional import cached_property
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.chooser import ChooseResultsView, ChooseView, SnippetChooserViewSet
-from wagtail.snippets.views.snippets import SnippetViewSet
+from wagtail.snippets.views.snippets import EditView, SnippetViewSet
 
-from cms import tenancy
+from cms import admin_preview, tenancy
 from cms.admin_summary import ResourcesSummaryItem
 from cms.models import ChapterPage, CoursePage, Institution, Major, Resource
 
@@ -40,6 +42,13 @@ class ResourceChooserViewSet(SnippetChooserViewSet):
     choose_results_view_class = ResourceChooseResultsView
 
 
+class ResourceEditView(EditView):
+    @cached_property
+    def header_more_buttons(self):
+        preview = admin_preview.preview_button("resource", self.object.pk)
+        return [*super().header_more_buttons, preview]
+
+
 class ResourceViewSet(SnippetViewSet):
     model = Resource
     icon = "doc-full"
@@ -50,6 +59,7 @@ class ResourceViewSet(SnippetViewSet):
     list_filter = ["resource_type", "difficulty", "live"]
     search_fields = ["title", "summary"]
     chooser_viewset_class = ResourceChooserViewSet
+    edit_view_class = ResourceEditView
     copy_view_enabled = True
 
     def get_queryset(self, request):
@@ -110,3 +120,21 @@ def reassign_owner_after_move(request, page):
 @hooks.register("construct_homepage_summary_items")
 def add_resources_summary_item(request, items):
     items.append(ResourcesSummaryItem(request))
+
+
+@hooks.register("register_admin_urls")
+def register_preview_link_url():
+    return [
+        path(
+            "api-preview/<str:kind>/<int:object_id>/",
+            admin_preview.PreviewLinkView.as_view(),
+            name="cms_api_preview",
+        )
+    ]
+
+
+@hooks.register("register_page_header_buttons")
+def add_page_preview_button(page, user, view_name, next_url=None):
+    button = admin_preview.page_preview_button(page)
+    if button is not None:
+        yield button

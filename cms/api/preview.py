@@ -10,10 +10,22 @@ own salt; nothing is stored, so there is nothing to clean up.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 from django.core import signing
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Revision
+
+from cms.models import ChapterPage, CoursePage, Resource
+from cms.tenancy import (
+    institution_ids_for_user,
+    is_network_admin,
+    pages_in_institutions,
+    resources_editable_by,
+)
 
 from .problems import ApiProblem
 
@@ -27,6 +39,15 @@ def preview_token_create(*, revision: Revision) -> tuple[str, datetime]:
     """A token for ``revision`` and the instant it stops working."""
     token = signing.dumps({"r": revision.pk}, salt=PREVIEW_SALT, compress=False)
     return token, timezone.now() + timedelta(seconds=PREVIEW_TTL_SECONDS)
+
+
+def preview_link(request: HttpRequest, *, revision: Revision) -> dict[str, Any]:
+    """The API URL a phone opens (or a QR code carries) to see ``revision``."""
+    token, expires_at = preview_token_create(revision=revision)
+    url = request.build_absolute_uri(
+        reverse("api-v1:preview_get") + "?" + urlencode({"token": token})
+    )
+    return {"token": token, "url": url, "expires_at": expires_at}
 
 
 def preview_revision_get(*, token: str) -> Revision:
@@ -49,3 +70,18 @@ def preview_revision_get(*, token: str) -> Revision:
     if revision is None:
         raise ApiProblem(404, "Not found", "The previewed revision no longer exists.")
     return revision
+
+
+def user_may_preview(user: Any, revision: Revision) -> bool:
+    """Staff may hand out links only to what they may edit themselves."""
+    if not user.is_authenticated:
+        return False
+    if is_network_admin(user):
+        return True
+    model = revision.content_type.model_class()
+    if model is Resource:
+        return resources_editable_by(user).filter(pk=revision.object_id).exists()
+    if model in (CoursePage, ChapterPage):
+        pages = pages_in_institutions(institution_ids_for_user(user))
+        return pages.filter(pk=revision.object_id).exists()
+    return False

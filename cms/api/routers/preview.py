@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
 from wagtail.models import Page, Revision
@@ -15,36 +13,16 @@ from cms import selectors
 from cms.api import presenters
 from cms.api.http import PRIVATE_CACHE_CONTROL, json_response
 from cms.api.inputs import ObjectId
-from cms.api.preview import preview_revision_get, preview_token_create
+from cms.api.preview import preview_link, preview_revision_get, user_may_preview
 from cms.api.problems import ApiProblem
 from cms.api.schemas import PreviewLink, PreviewOut, Problem
 from cms.models import ChapterPage, CoursePage, Resource
-from cms.tenancy import (
-    institution_ids_for_user,
-    is_network_admin,
-    pages_in_institutions,
-    resources_editable_by,
-)
 
 router = Router(tags=["preview"])
 
 
 class PreviewParams(Schema):
     token: str = Field(..., min_length=1, max_length=512)
-
-
-def _user_may_preview(user: Any, revision: Revision) -> bool:
-    if not user.is_authenticated:
-        return False
-    if is_network_admin(user):
-        return True
-    model = revision.content_type.model_class()
-    if model is Resource:
-        return resources_editable_by(user).filter(pk=revision.object_id).exists()
-    if model in (CoursePage, ChapterPage):
-        pages = pages_in_institutions(institution_ids_for_user(user))
-        return pages.filter(pk=revision.object_id).exists()
-    return False
 
 
 def _chapter_preview(chapter: ChapterPage) -> dict[str, Any]:
@@ -121,15 +99,9 @@ def preview_link_create(request: HttpRequest, revision_id: Path[ObjectId]) -> Ht
     """A preview link for one revision, for staff signed in to the admin who
     may edit the object. Signing stores nothing, so this is a safe GET."""
     revision = Revision.objects.select_related("content_type").filter(pk=revision_id).first()
-    if revision is None or not _user_may_preview(request.user, revision):
+    if revision is None or not user_may_preview(request.user, revision):
         # Same answer for "no such revision" and "not yours": ids do not leak.
         raise ApiProblem(404, "Not found", f"No revision {revision_id} you may preview.")
-    token, expires_at = preview_token_create(revision=revision)
-    url = request.build_absolute_uri(
-        reverse("api-v1:preview_get") + "?" + urlencode({"token": token})
-    )
     return json_response(
-        request,
-        {"token": token, "url": url, "expires_at": expires_at},
-        cache_control=PRIVATE_CACHE_CONTROL,
+        request, preview_link(request, revision=revision), cache_control=PRIVATE_CACHE_CONTROL
     )
