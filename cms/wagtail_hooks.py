@@ -12,6 +12,7 @@ from wagtail.snippets.views.chooser import ChooseResultsView, ChooseView, Snippe
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet
 
 from cms import admin_preview, tenancy
+from cms.admin_api_keys import ApiKeyViewSet
 from cms.admin_summary import ResourcesSummaryItem
 from cms.models import ChapterPage, CoursePage, Institution, Major, Resource
 
@@ -138,3 +139,8 @@ def add_page_preview_button(page, user, view_name, next_url=None):
     button = admin_preview.page_preview_button(page)
     if button is not None:
         yield button
+
+
+@hooks.register("register_admin_viewset")
+def register_api_key_viewset():
+    return ApiKeyViewSet()

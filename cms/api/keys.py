@@ -64,6 +64,14 @@ def api_key_create(*, name: str, rate_per_minute: int = 600) -> tuple[ApiKey, st
     return api_key, raw_key
 
 
+def api_key_update(*, api_key: ApiKey, name: str, rate_per_minute: int) -> ApiKey:
+    api_key.name = name
+    api_key.rate_per_minute = rate_per_minute
+    api_key.save(update_fields=["name", "rate_per_minute"])
+    cache.delete(_cache_key(api_key.prefix))  # the new limit applies at once
+    return api_key
+
+
 def api_key_revoke(*, api_key: ApiKey) -> None:
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
