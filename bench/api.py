@@ -2,18 +2,23 @@
 
 Builds the full demo network in its own database (``wanxue_bench_api``:
 ``load_catalog`` + ``load_demo``; ``--reuse`` keeps an earlier load), starts
-one gunicorn serving both APIs, and measures in the same run:
+two gunicorns serving both APIs — one with v1's response cache
+(``cms/api/response_cache.py``), one without — and measures in the same run:
 
 - the outline of the course closest to 15 chapters / 100 resources
   (v1: one call; v2: the course page plus its child pages, two calls),
 - a 50-item list (v1 resources and v1 chapters; v2: 50 chapter pages, fields=*),
 - a 304 revalidation of the outline (v2 has no ETags: its 200 is the baseline).
 
+Every v1 scenario runs on both servers: "uncached" builds every body (the
+cost of a first request after a change), "cached" is what a repeated GET or a
+revalidation costs while content is unchanged.
+
 Each is timed at concurrency 1 (p50/p95 over ``--requests`` calls) and at
 concurrency 8 (requests per second over ``--seconds``). Only ratios compare
 across machines; nothing here asserts a time (DESIGN.md).
 
-    scripts/services up postgres && eval "$(scripts/services env)"
+    scripts/services up && eval "$(scripts/services env)"     # PostgreSQL + Redis
     .venv/bin/python bench/api.py              # --reuse to skip the load
 """
 
@@ -49,6 +54,7 @@ class Scenario:
     paths: Sequence[str]  # one operation = these requests in turn
     headers: dict[str, str] = field(default_factory=dict)
     expect: int = 200
+    port: int = 0  # which gunicorn: with or without the v1 response cache
 
 
 def database_prepare(admin_url: str, reuse: bool) -> str:
@@ -100,13 +106,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def gunicorn_start(url: str, port: int) -> subprocess.Popen:
+def gunicorn_start(url: str, port: int, *, response_cache: bool) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": url,
         # base settings as such: DEBUG off, persistent connections (60 s).
         "DJANGO_SETTINGS_MODULE": "settings.base",
         "WANXUE_API_ANON_RATE_PER_MINUTE": "0",  # measure the API, not the limiter
+        "WANXUE_API_RESPONSE_CACHE": "1" if response_cache else "0",
     }
     server = subprocess.Popen(
         [
@@ -139,35 +146,35 @@ def request(port: int, path: str, headers: dict[str, str] | None = None) -> tupl
         connection.close()
 
 
-def operation(port: int, scenario: Scenario) -> None:
+def operation(scenario: Scenario) -> None:
     for path in scenario.paths:
-        status, body = request(port, path, scenario.headers)
+        status, body = request(scenario.port, path, scenario.headers)
         if status != scenario.expect:
             raise RuntimeError(f"{path}: {status} {body[:200]!r}")
 
 
-def latencies(port: int, scenario: Scenario, count: int, progress: Progress) -> dict[str, float]:
+def latencies(scenario: Scenario, count: int, progress: Progress) -> dict[str, float]:
     task = progress.add_task(f"c=1 {scenario.name}", total=count)
     for _ in range(10):  # warm the workers' connections and caches
-        operation(port, scenario)
+        operation(scenario)
     samples = []
     for _ in range(count):
         started = time.perf_counter()
-        operation(port, scenario)
+        operation(scenario)
         samples.append((time.perf_counter() - started) * 1000)
         progress.advance(task)
     quantiles = statistics.quantiles(samples, n=20)
     return {"p50_ms": statistics.median(samples), "p95_ms": quantiles[18]}
 
 
-def throughput(port: int, scenario: Scenario, seconds: float, progress: Progress) -> float:
+def throughput(scenario: Scenario, seconds: float, progress: Progress) -> float:
     task = progress.add_task(f"c={CONCURRENCY} {scenario.name}", total=seconds)
     done = [0] * CONCURRENCY
     stop = time.perf_counter() + seconds
 
     def client(index: int) -> None:
         while time.perf_counter() < stop:
-            operation(port, scenario)
+            operation(scenario)
             done[index] += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CONCURRENCY)]
@@ -188,64 +195,78 @@ def main() -> None:
     args = parser.parse_args()
 
     url = database_prepare(os.environ["DATABASE_URL"], args.reuse)
+    if not os.environ.get("REDIS_URL"):
+        raise SystemExit('REDIS_URL is not set: run `eval "$(scripts/services env)"` first')
     course_id, chapters, resources = outline_course(url)
-    port = free_port()
-    server = gunicorn_start(url, port)
+    cold, warm = free_port(), free_port()
+    servers = [
+        gunicorn_start(url, cold, response_cache=False),
+        gunicorn_start(url, warm, response_cache=True),
+    ]
     try:
-        etag = dict(
-            http_headers(port, f"/api/v1/courses/{course_id}")  # the outline's current ETag
-        )["etag"]
-        scenarios = [
-            Scenario("v1 outline", [f"/api/v1/courses/{course_id}"]),
+        outline = f"/api/v1/courses/{course_id}"
+        etag = dict(http_headers(cold, outline))["etag"]  # the outline's current ETag
+        revalidate = {"If-None-Match": etag}
+        scenarios = []
+        for label, port in (("uncached", cold), ("cached", warm)):
+            scenarios += [
+                Scenario(f"v1 outline, {label}", [outline], port=port),
+                Scenario(f"v1 resources ×50, {label}", ["/api/v1/resources?limit=50"], port=port),
+                Scenario(f"v1 chapters ×50, {label}", ["/api/v1/chapters?limit=50"], port=port),
+                Scenario(f"v1 outline 304, {label}", [outline], revalidate, 304, port),
+            ]
+        scenarios += [
             Scenario(
                 "v2 outline (2 calls)",
                 [
                     f"/api/v2/pages/{course_id}/",
                     f"/api/v2/pages/?child_of={course_id}&fields=*&limit=20",
                 ],
-            ),
-            Scenario("v1 resources ×50", ["/api/v1/resources?limit=50"]),
-            Scenario("v1 chapters ×50", ["/api/v1/chapters?limit=50"]),
-            Scenario(
-                "v2 chapter pages ×50", ["/api/v2/pages/?type=cms.ChapterPage&fields=*&limit=50"]
+                port=cold,
             ),
             Scenario(
-                "v1 outline 304",
-                [f"/api/v1/courses/{course_id}"],
-                headers={"If-None-Match": etag},
-                expect=304,
+                "v2 chapter pages ×50",
+                ["/api/v2/pages/?type=cms.ChapterPage&fields=*&limit=50"],
+                port=cold,
             ),
-            Scenario("v2 course page (no ETag)", [f"/api/v2/pages/{course_id}/"]),
+            Scenario("v2 course page (no ETag)", [f"/api/v2/pages/{course_id}/"], port=cold),
         ]
         results: dict[str, dict[str, float]] = {}
         with Progress() as progress:
             for scenario in scenarios:
-                results[scenario.name] = latencies(port, scenario, args.requests, progress)
+                results[scenario.name] = latencies(scenario, args.requests, progress)
             for scenario in scenarios:
-                results[scenario.name]["rps_c8"] = throughput(
-                    port, scenario, args.seconds, progress
-                )
+                results[scenario.name]["rps_c8"] = throughput(scenario, args.seconds, progress)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
 
     print(f"\noutline: course {course_id}, {chapters} chapters, {resources} resources")
-    print(f"{'scenario':<28} {'p50 ms':>8} {'p95 ms':>8} {'req/s c=8':>10}")
+    print(f"{'scenario':<34} {'p50 ms':>8} {'p95 ms':>8} {'req/s c=8':>10}")
     for name, numbers in results.items():
         p50, p95, rps = numbers["p50_ms"], numbers["p95_ms"], numbers["rps_c8"]
-        print(f"{name:<28} {p50:8.1f} {p95:8.1f} {rps:10.1f}")
-    ratios = {
-        "list: v1 resources ×50 / v2 chapter pages ×50 (req/s)": results["v1 resources ×50"][
-            "rps_c8"
-        ]
-        / results["v2 chapter pages ×50"]["rps_c8"],
-        "list: v1 chapters ×50 / v2 chapter pages ×50 (req/s)": results["v1 chapters ×50"]["rps_c8"]
-        / results["v2 chapter pages ×50"]["rps_c8"],
-        "outline: v1 / v2 (req/s)": results["v1 outline"]["rps_c8"]
-        / results["v2 outline (2 calls)"]["rps_c8"],
-        "304: v1 304 / v2 course page (req/s)": results["v1 outline 304"]["rps_c8"]
-        / results["v2 course page (no ETag)"]["rps_c8"],
-    }
+        print(f"{name:<34} {p50:8.1f} {p95:8.1f} {rps:10.1f}")
+
+    def rps(name: str) -> float:
+        return results[name]["rps_c8"]
+
+    v2_list, v2_outline = rps("v2 chapter pages ×50"), rps("v2 outline (2 calls)")
+    ratios = {}
+    for label in ("uncached", "cached"):
+        ratios |= {
+            f"list: v1 resources ×50 {label} / v2 chapter pages ×50": rps(
+                f"v1 resources ×50, {label}"
+            )
+            / v2_list,
+            f"list: v1 chapters ×50 {label} / v2 chapter pages ×50": rps(
+                f"v1 chapters ×50, {label}"
+            )
+            / v2_list,
+            f"outline: v1 {label} / v2": rps(f"v1 outline, {label}") / v2_outline,
+            f"304: v1 {label} / v2 course page 200": rps(f"v1 outline 304, {label}")
+            / rps("v2 course page (no ETag)"),
+        }
     print()
     for label, ratio in ratios.items():
         print(f"{label:<58} {ratio:6.2f}×")
