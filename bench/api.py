@@ -65,8 +65,19 @@ def database_prepare(admin_url: str, reuse: bool) -> str:
         try:
             with psycopg.connect(url) as connection:
                 row = connection.execute("SELECT count(*) FROM cms_resource").fetchone()
-                if row and row[0] > 14000:
-                    return url
+            if row and row[0] > 14000:
+                # Newer code may have added migrations since that load.
+                subprocess.run(
+                    [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+                    cwd=REPO,
+                    env={
+                        **os.environ,
+                        "DATABASE_URL": url,
+                        "DJANGO_SETTINGS_MODULE": "settings.dev",
+                    },
+                    check=True,
+                )
+                return url
         except psycopg.Error:
             pass
     with psycopg.connect(admin_url, autocommit=True) as connection:
