@@ -321,3 +321,9 @@ SEARCH_INDEX_PREFIX = env("SEARCH_INDEX_PREFIX", "wanxue_")
 SEARCH_INDEX_REPLICAS = int(env("SEARCH_INDEX_REPLICAS", "0"))
 # The embedded backend's SQLite file (used when ELASTICSEARCH_URL is unset).
 SEARCH_EMBEDDED_PATH = env("SEARCH_EMBEDDED_PATH", str(BASE_DIR / "var" / "search.sqlite3"))
+# Saves drain the outbox on commit; this catches up what an Elasticsearch or
+# broker outage left pending (RELIABILITY.md S1).
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "search-outbox-drain": {"task": "search.tasks.index_pending", "schedule": 60.0},
+}

@@ -1,27 +1,35 @@
-"""The Elasticsearch connection. Only ``search/`` imports ``elasticsearch``.
-
-Documents, analysis and indexing arrive with the search issue (#5).
-"""
+"""The Elasticsearch connection. Only ``search/`` imports ``elasticsearch``."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 from elasticsearch import Elasticsearch
 
+# Searches and single-document writes answer in milliseconds; 5 s means the
+# server is in trouble, and a request should fail rather than hang a worker.
 REQUEST_TIMEOUT_SECONDS = 5
+# Bulk requests of a rebuild (1,000 documents) and index creation take longer.
+BULK_TIMEOUT_SECONDS = 60
 
 
-def client() -> Elasticsearch:
-    if not settings.ELASTICSEARCH_URL:
-        raise RuntimeError("ELASTICSEARCH_URL is not set; the embedded backend is in use")
+@cache
+def _client(url: str) -> Elasticsearch:
     return Elasticsearch(
-        settings.ELASTICSEARCH_URL,
+        url,
         request_timeout=REQUEST_TIMEOUT_SECONDS,
         max_retries=2,
         retry_on_timeout=True,
     )
+
+
+def client() -> Elasticsearch:
+    """One client (and connection pool) per process and URL."""
+    if not settings.ELASTICSEARCH_URL:
+        raise RuntimeError("ELASTICSEARCH_URL is not set; the embedded backend is in use")
+    return _client(settings.ELASTICSEARCH_URL)
 
 
 def cluster_health() -> dict[str, Any]:
