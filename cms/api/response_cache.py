@@ -2,9 +2,10 @@
 
 The ETag stays a hash of the exact body (``http.py``), so it still changes
 exactly when what a response shows changes. What this module saves is the
-work of building that body again: a response is kept under a *content
-generation*, a random token that every change to public content replaces.
-A 304 for a cached URL then costs two cache reads and no SQL.
+work of building that body again: a response is kept with the *content
+generation* it was built in, a random token that every change to public
+content replaces, and served only while that token is current. A 304 for a
+cached URL then costs one cache round trip and no SQL.
 
 Any write that can change what the API shows calls ``content_changed``: the
 model signals below cover saves, deletes, publishing and moves; bulk loaders
@@ -62,10 +63,6 @@ def generation_replace() -> str:
     return generation
 
 
-def _generation() -> str:
-    return cache.get(GENERATION_KEY) or generation_replace()
-
-
 def content_changed() -> None:
     generation_replace()
     transaction.on_commit(generation_replace)
@@ -93,10 +90,10 @@ def connect() -> None:
         signal.connect(_on_content_signal, dispatch_uid=f"api-response-cache-{id(signal)}")
 
 
-def _key(request: HttpRequest, generation: str) -> str:
+def _key(request: HttpRequest) -> str:
     # Host and scheme are part of the answer: document URLs are absolute.
     where = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
-    return f"api-v1:response:{generation}:{hashlib.sha256(where.encode()).hexdigest()}"
+    return f"api-v1:response:{hashlib.sha256(where.encode()).hexdigest()}"
 
 
 def cached_public(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -110,10 +107,14 @@ def cached_public(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not settings.WANXUE_API_RESPONSE_CACHE:
             return view(request, *args, **kwargs)
-        key = _key(request, _generation())
-        hit = cache.get(key)
-        if hit is not None:
-            etag, body = hit
+        key = _key(request)
+        # One round trip for both: the entry names the generation it was
+        # built in, and only counts while that is still the current one.
+        found = cache.get_many([GENERATION_KEY, key])
+        generation = found.get(GENERATION_KEY) or generation_replace()
+        entry = found.get(key)
+        if entry is not None and entry[0] == generation:
+            _, etag, body = entry
             if if_none_match(request.headers.get("If-None-Match"), etag):
                 response = HttpResponse(status=304)
             else:
@@ -123,7 +124,8 @@ def cached_public(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return response
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and response.has_header("ETag"):
-            cache.set(key, (response["ETag"], response.content), RESPONSE_CACHE_SECONDS)
+            entry = (generation, response["ETag"], response.content)
+            cache.set(key, entry, RESPONSE_CACHE_SECONDS)
         return response
 
     # Ninja reads parameter types from the signature, resolving string
