@@ -82,6 +82,26 @@ def probe_argv(path: Path) -> list[str]:
     ]
 
 
+def segment_profile_argv(path: Path) -> list[str]:
+    """H.264 profile and level of one of our own segments (for CODECS=)."""
+    return [
+        "ffprobe",
+        "-v",
+        "error",
+        "-protocol_whitelist",
+        PROTOCOL_WHITELIST,
+        "-f",
+        "mpegts",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=profile,level",
+        "-of",
+        "json",
+        input_url(path),
+    ]
+
+
 def probe(path: Path) -> ProbeResult:
     completed = subprocess.run(
         probe_argv(path),

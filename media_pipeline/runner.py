@@ -14,6 +14,7 @@ built elsewhere (media_pipeline/ffmpeg.py) and run here with:
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import shutil
@@ -71,9 +72,17 @@ class RunResult:
     cpu_seconds: float
 
 
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
 def _preexec(limits: RunLimits) -> Callable[[], None]:
     def apply() -> None:
         # Runs in the child between fork and exec: only async-signal-safe work.
+        # If the Celery child running us is SIGKILLed (OOM killer, hard time
+        # limit, kill -9) nobody is left to killpg; the kernel sends ffmpeg
+        # SIGKILL instead of leaving an orphan transcoding for an hour.
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if limits.memory_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         if limits.cpu_seconds:
@@ -94,6 +103,20 @@ def workspace(prefix: str = "wanxue-media-") -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def workspaces_stale_remove(older_than_seconds: float, prefix: str = "wanxue-media-") -> int:
+    """Remove workspaces a killed worker could not clean (the sweeper calls this)."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def directory_bytes(root: Path) -> int:

@@ -7,11 +7,14 @@ private bucket and raw client access for the pipeline and health checks.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 CLIENT_CONFIG = Config(
@@ -19,6 +22,8 @@ CLIENT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=60,
     s3={"addressing_style": "path"},
+    # Presigned playback URLs: SigV4 (boto3 still defaults to SigV2 for them).
+    signature_version="s3v4",
     # MinIO does not need the newer default checksums (boto/boto3#4392).
     request_checksum_calculation="when_required",
     response_checksum_validation="when_required",
@@ -47,3 +52,80 @@ def ensure_bucket(bucket: str | None = None) -> str:
             raise
         client.create_bucket(Bucket=name)
     return name
+
+
+# --- the pipeline's objects ----------------------------------------------------
+# boto3's TransferConfig for big sources (RELIABILITY.md "S3 / MinIO / boto3").
+TRANSFER_CONFIG = TransferConfig(
+    multipart_threshold=64 * 1024**2, multipart_chunksize=64 * 1024**2, max_concurrency=4
+)
+UPLOAD_THREADS = 4  # segments are small; 4 parallel PUTs saturate a local MinIO
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".jpg": "image/jpeg",
+}
+
+
+def object_put(path: Path, key: str, *, client: Any = None) -> None:
+    client = client or s3_client()
+    content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+    client.upload_file(
+        str(path),
+        settings.S3_BUCKET,
+        key,
+        ExtraArgs={"ContentType": content_type},
+        Config=TRANSFER_CONFIG,
+    )
+
+
+def objects_put(files: list[tuple[Path, str]]) -> None:
+    """Upload many files in parallel; the first error is raised after all finished."""
+    client = s3_client()  # boto3 clients are thread-safe; sessions are not
+    with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
+        for future in [pool.submit(object_put, path, key, client=client) for path, key in files]:
+            future.result()
+
+
+def object_bytes_put(data: bytes, key: str, content_type: str) -> None:
+    s3_client().put_object(Bucket=settings.S3_BUCKET, Key=key, Body=data, ContentType=content_type)
+
+
+def object_keys(prefix: str) -> list[str]:
+    keys: list[str] = []
+    paginator = s3_client().get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
+def object_get(key: str) -> bytes:
+    body = s3_client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"]
+    data: bytes = body.read()
+    return data
+
+
+def presigned_get(key: str, seconds: int) -> str:
+    url: str = s3_client().generate_presigned_url(
+        "get_object", Params={"Bucket": settings.S3_BUCKET, "Key": key}, ExpiresIn=seconds
+    )
+    return url
+
+
+# Errors worth a retry with backoff: the store or the network, not our input.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def objects_delete(prefix: str) -> int:
+    """Delete every object under ``prefix`` (tests, the orphan cleanup)."""
+    keys = object_keys(prefix)
+    client = s3_client()
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        client.delete_objects(Bucket=settings.S3_BUCKET, Delete={"Objects": batch})
+    return len(keys)

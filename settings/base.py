@@ -308,8 +308,17 @@ MEDIA_SWEEP_STUCK_AFTER_SECONDS = 600
 MEDIA_PLAYBACK_URL_SECONDS = 3600
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "media-outbox-relay": {"task": "media_pipeline.tasks.outbox_relay_task", "schedule": 30.0},
-    "media-sweep": {"task": "media_pipeline.tasks.asset_sweep_task", "schedule": 300.0},
+    # On the default queue: transcode workers can be busy for an hour.
+    "media-outbox-relay": {
+        "task": "media_pipeline.tasks.outbox_relay_task",
+        "schedule": 30.0,
+        "options": {"queue": "default"},
+    },
+    "media-sweep": {
+        "task": "media_pipeline.tasks.asset_sweep_task",
+        "schedule": 300.0,
+        "options": {"queue": "default"},
+    },
 }
 
 # Search (#5) -------------------------------------------------------------------

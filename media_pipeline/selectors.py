@@ -1,0 +1,89 @@
+"""Reads for the admin progress screen and the API's media fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+from media_pipeline import hls, storage
+from media_pipeline.models import AssetStatus, MediaAsset, RenditionStatus
+
+
+def asset_queue_position(asset: MediaAsset) -> int | None:
+    """1 for the next job to start; None when the asset is not waiting."""
+    if asset.status != AssetStatus.QUEUED or asset.queued_at is None:
+        return None
+    ahead = MediaAsset.objects.filter(
+        status=AssetStatus.QUEUED, queued_at__lt=asset.queued_at
+    ).count()
+    return ahead + 1
+
+
+def asset_is_playable(asset: MediaAsset) -> bool:
+    """The publish guard for resources: the whole ladder is stored before an
+    asset becomes ready (the master is the commit point), so "ready" is the
+    minimal ladder today."""
+    return asset.status == AssetStatus.READY and bool(asset.hls_prefix)
+
+
+def asset_progress(asset: MediaAsset) -> dict[str, Any]:
+    """What an editor sees: status, reason, %, ETA, place in the queue."""
+    return {
+        "status": asset.status,
+        "status_label": AssetStatus(asset.status).label,
+        "failure_code": asset.failure_code or None,
+        "failure_message": asset.failure_message or None,
+        "progress_percent": asset.progress_percent,
+        "eta_seconds": asset.eta_seconds,
+        "queue_position": asset_queue_position(asset),
+        "attempts": asset.attempts,
+        "renditions": [
+            {"name": r.name, "kind": r.kind, "status": r.status, "height": r.height}
+            for r in asset.renditions.order_by("kind", "height")
+        ],
+    }
+
+
+def playlist_signed(
+    asset: MediaAsset,
+    rendition: str | None = None,
+    *,
+    rendition_url: Callable[[str], str] | None = None,
+    seconds: int | None = None,
+) -> str:
+    """A playlist with short-lived signed URLs (the bucket stays private, U13).
+
+    ``rendition=None`` returns the master, its rendition URIs mapped through
+    ``rendition_url(name)`` (the app's own playlist endpoint, which calls this
+    again per rendition). A rendition playlist gets a presigned GET per segment.
+    """
+    if not asset_is_playable(asset):
+        raise ValueError(f"asset {asset.pk} is not ready")
+    seconds = seconds or settings.MEDIA_PLAYBACK_URL_SECONDS
+    if rendition is None:
+        text = storage.object_get(f"{asset.hls_prefix}master.m3u8").decode()
+        mapper = rendition_url or (lambda name: f"{name}/index.m3u8")
+        lines = []
+        for line in text.splitlines():
+            if line.endswith("/index.m3u8") and not line.startswith("#"):
+                line = mapper(line.split("/", 1)[0])
+            elif 'URI="' in line:
+                name = line.split('URI="', 1)[1].split("/", 1)[0]
+                line = line.replace(f'URI="{name}/index.m3u8"', f'URI="{mapper(name)}"')
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+    stored = asset.renditions.filter(name=rendition, status=RenditionStatus.UPLOADED).first()
+    if stored is None:
+        raise ValueError(f"asset {asset.pk} has no stored rendition {rendition!r}")
+    text = storage.object_get(stored.playlist_key).decode()
+    prefix = stored.playlist_key.rsplit("/", 1)[0] + "/"
+    segments = {name for _, name in hls.segment_entries(text)}
+    return (
+        "\n".join(
+            storage.presigned_get(prefix + line, seconds) if line in segments else line
+            for line in text.splitlines()
+        )
+        + "\n"
+    )

@@ -1,0 +1,79 @@
+"""Celery tasks for the video pipeline: thin, load by id, call a service.
+
+Routed to the ``transcode`` queue (CELERY_TASK_ROUTES). Run those workers with
+``-Q transcode --prefetch-multiplier 1 -c <cores/2>``: a prefetched transcode
+waits behind an hour-long one while aging toward the visibility timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from media_pipeline import outbox, pipeline, runner, services, storage
+from media_pipeline.models import AssetStatus
+from media_pipeline.states import ACTIVE, asset_transition, holder_new
+
+logger = logging.getLogger(__name__)
+
+
+class TranscodeTask(Task):
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        """Retries exhausted (storage down for good) or a bug: never leave the
+        asset looking busy. Media errors never get here: the pipeline records them."""
+        asset_id = args[0] if args else kwargs.get("asset_id")
+        transient = isinstance(exc, storage.TRANSIENT_ERRORS)
+        asset_transition(
+            asset_id,
+            to=AssetStatus.FAILED,
+            expected=[AssetStatus.QUEUED, *ACTIVE],
+            code="storage" if transient else "internal",
+            message=(
+                "Storing the video failed repeatedly; try again later."
+                if transient
+                else f"Internal error ({type(exc).__name__}); the team has been alerted."
+            ),
+        )
+
+
+@shared_task(
+    bind=True,
+    base=TranscodeTask,
+    name=services.TRANSCODE_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=storage.TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=settings.MEDIA_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=settings.MEDIA_MAX_RETRIES,
+    soft_time_limit=settings.MEDIA_TRANSCODE_SOFT_TIME_LIMIT,
+    time_limit=settings.MEDIA_TRANSCODE_TIME_LIMIT,
+    track_started=True,
+)
+def asset_transcode_task(self: Task, asset_id: int) -> None:
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    logger.info("asset %s: delivery (redelivered=%s)", asset_id, redelivered)
+    pipeline.asset_process(asset_id, holder=holder_new())
+
+
+@shared_task(name="media_pipeline.tasks.outbox_relay_task", acks_late=True)
+def outbox_relay_task() -> int:
+    return outbox.outbox_relay()
+
+
+@shared_task(name="media_pipeline.tasks.asset_sweep_task", acks_late=True)
+def asset_sweep_task() -> dict[str, int]:
+    counts = services.asset_sweep()
+    # Only this host's temp dir: a worker killed with -9 cannot clean its own
+    # workspace. Hosts without a default-queue worker need their own schedule
+    # (docs/media_pipeline.md, "Where to pick up").
+    counts["workspaces_removed"] = runner.workspaces_stale_remove(
+        settings.MEDIA_TRANSCODE_TIME_LIMIT + 600
+    )
+    return counts
