@@ -12,7 +12,7 @@ from settings.celery import app
 def test_time_limits_nest_inside_the_visibility_timeout() -> None:
     """C4: kombu must never redeliver a transcode that is still running."""
     visibility_timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
-    assert settings.MEDIA_TRANSCODE_TIMEOUT_SECONDS < asset_transcode_task.soft_time_limit
+    assert asset_transcode_task.soft_time_limit > settings.MEDIA_TRANSCODE_TIMEOUT_SECONDS
     assert asset_transcode_task.soft_time_limit < asset_transcode_task.time_limit
     assert asset_transcode_task.time_limit + asset_transcode_task.retry_backoff_max < (
         visibility_timeout
