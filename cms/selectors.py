@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import CharField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Cast, Left, Length
 from wagtail.models import ModelLogEntry, Page, PageLogEntry
 
@@ -60,15 +61,51 @@ def resources_public() -> QuerySet[Resource]:
     return Resource.objects.filter(live=True)
 
 
-def _chapter_resources_prefetch() -> Prefetch:
-    """A chapter's resources in order, skipping unpublished ones."""
-    return Prefetch(
-        "chapter_resources",
-        queryset=ChapterResource.objects.filter(resource__live=True)
-        .select_related("resource__institution")
-        .order_by("sort_order", "pk"),
-        to_attr="public_chapter_resources",
+# A resource summary (``presenters.resource_summary``) as plain values: an
+# outline lists ~100 of them, and building a Resource, an Institution and a
+# ChapterResource instance for each cost more than the SQL behind them.
+_SUMMARY_COLUMNS = (
+    "title",
+    "resource_type",
+    "summary",
+    "difficulty",
+    "duration_seconds",
+    "knowledge_points",
+    "updated_at",
+    "institution_id",
+)
+
+
+def chapter_resources_attach(chapters: Sequence[ChapterPage]) -> None:
+    """Set ``chapter.resource_rows`` on each chapter: its published resources
+    in the editor's order, as summary rows. One query for all the chapters."""
+    rows: dict[int, list[dict[str, Any]]] = {chapter.pk: [] for chapter in chapters}
+    summaries = (
+        ChapterResource.objects.filter(chapter_id__in=list(rows), resource__live=True)
+        .order_by("sort_order", "pk")
+        .values(
+            "chapter_id",
+            "resource_id",
+            institution_code=F("resource__institution__code"),
+            institution_name=F("resource__institution__name"),
+            **{column: F(f"resource__{column}") for column in _SUMMARY_COLUMNS},
+        )
     )
+    for row in summaries:
+        rows[row.pop("chapter_id")].append(row)
+    for chapter in chapters:
+        chapter.resource_rows = rows[chapter.pk]
+
+
+def resource_summary_rows(resource_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Summary rows of any resources, drafts included (for previews), by id."""
+    summaries = Resource.objects.filter(pk__in=resource_ids).values(
+        *_SUMMARY_COLUMNS,
+        resource_id=F("id"),
+        institution_code=F("institution__code"),
+        institution_name=F("institution__name"),
+    )
+    return {row["resource_id"]: row for row in summaries}
 
 
 # -- institutions --------------------------------------------------------------
@@ -159,9 +196,9 @@ def course_get(*, course_id: int) -> CoursePage | None:
         ChapterPage.objects.live()
         .public()
         .filter(path__startswith=course.path, depth=course.depth + 1)
-        .prefetch_related(_chapter_resources_prefetch())
         .order_by("path")
     )
+    chapter_resources_attach(course.outline_chapters)
     return course
 
 
@@ -176,12 +213,11 @@ def chapter_list(
     ids: Sequence[int] | None = None,
     updated_since: datetime | None = None,
 ) -> QuerySet[ChapterPage]:
+    """Public chapters with ``course_id``. Pass the page of chapters you show
+    to ``chapter_resources_attach`` for their resources."""
     course_id = CoursePage.objects.filter(path=_outer_parent_path()).values("pk")[:1]
     chapters = (
-        chapters_public()
-        .select_related("institution")
-        .annotate(course_id=Subquery(course_id))
-        .prefetch_related(_chapter_resources_prefetch())
+        chapters_public().select_related("institution").annotate(course_id=Subquery(course_id))
     )
     if course is not None or course_code is not None:
         parents = courses_public()
@@ -200,7 +236,10 @@ def chapter_list(
 
 
 def chapter_get(*, chapter_id: int) -> ChapterPage | None:
-    return chapter_list().filter(pk=chapter_id).first()
+    chapter = chapter_list().filter(pk=chapter_id).first()
+    if chapter is not None:
+        chapter_resources_attach([chapter])
+    return chapter
 
 
 # -- resources -----------------------------------------------------------------

@@ -22,9 +22,12 @@ def list_response(
     filters: Any,
     orderings: Mapping[str, Sequence[str]],
     present: Callable[[Any], dict[str, Any]],
+    prepare: Callable[[list[Any]], None] | None = None,
 ) -> HttpResponse:
     """Paginate ``queryset`` by the filters' cursor, ordering and limit, and
-    answer with each item presented, trimmed to ``?fields=``, and an ETag."""
+    answer with each item presented, trimmed to ``?fields=``, and an ETag.
+    ``prepare`` loads what the page's items need in one go (a fixed number of
+    queries per page, whatever its size)."""
     items, next_cursor = paginate(
         queryset,
         scope=scope,
@@ -33,6 +36,8 @@ def list_response(
         limit=filters.limit,
         cursor=filters.cursor,
     )
+    if prepare is not None:
+        prepare(items)
     fields = parse_fields(filters.fields)
     return json_response(
         request,

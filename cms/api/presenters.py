@@ -9,7 +9,7 @@ Presenters never query: the selectors have loaded everything they touch.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import nh3
@@ -78,31 +78,33 @@ def course_out(course: CoursePage) -> dict[str, Any]:
     }
 
 
-def resource_counts(resources: Iterable[Resource]) -> dict[str, int]:
-    counts = Counter(resource.resource_type for resource in resources)
+def resource_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    counts = Counter(row["resource_type"] for row in rows)
     return {resource_type: counts.get(resource_type, 0) for resource_type in ResourceType.values}
 
 
-def resource_summary(resource: Resource) -> dict[str, Any]:
+def resource_summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary row from ``selectors.chapter_resources_attach`` or
+    ``selectors.resource_summary_rows``."""
     return {
-        "id": resource.pk,
-        "title": resource.title,
-        "resource_type": resource.resource_type,
-        "summary": resource.summary,
-        "difficulty": resource.difficulty,
-        "duration_seconds": resource.duration_seconds,
-        "knowledge_points": resource.knowledge_points,
-        "institution": institution_ref(resource.institution),
-        "updated_at": resource.updated_at,
+        "id": row["resource_id"],
+        "title": row["title"],
+        "resource_type": row["resource_type"],
+        "summary": row["summary"],
+        "difficulty": row["difficulty"],
+        "duration_seconds": row["duration_seconds"],
+        "knowledge_points": row["knowledge_points"],
+        "institution": {
+            "id": row["institution_id"],
+            "code": row["institution_code"],
+            "name": row["institution_name"],
+        },
+        "updated_at": row["updated_at"],
     }
 
 
-def _chapter_resources(chapter: ChapterPage) -> list[Resource]:
-    return [row.resource for row in chapter.public_chapter_resources]
-
-
 def chapter_out(chapter: ChapterPage) -> dict[str, Any]:
-    resources = _chapter_resources(chapter)
+    rows = chapter.resource_rows
     return {
         "id": chapter.pk,
         "course_id": chapter.course_id,
@@ -110,24 +112,24 @@ def chapter_out(chapter: ChapterPage) -> dict[str, Any]:
         "summary": chapter.summary,
         "institution": institution_ref(chapter.institution),
         "last_published_at": chapter.last_published_at,
-        "resource_counts": resource_counts(resources),
-        "resources": [resource_summary(resource) for resource in resources],
+        "resource_counts": resource_counts(rows),
+        "resources": [resource_summary(row) for row in rows],
     }
 
 
 def course_outline(course: CoursePage) -> dict[str, Any]:
     chapters = []
-    all_resources: list[Resource] = []
+    all_rows: list[Mapping[str, Any]] = []
     for chapter in course.outline_chapters:
-        resources = _chapter_resources(chapter)
-        all_resources.extend(resources)
+        rows = chapter.resource_rows
+        all_rows.extend(rows)
         chapters.append(
             {
                 "id": chapter.pk,
                 "title": chapter.title,
                 "summary": chapter.summary,
-                "resource_counts": resource_counts(resources),
-                "resources": [resource_summary(resource) for resource in resources],
+                "resource_counts": resource_counts(rows),
+                "resources": [resource_summary(row) for row in rows],
             }
         )
     return {
@@ -144,7 +146,7 @@ def course_outline(course: CoursePage) -> dict[str, Any]:
             for plan in course.major_plans.all()
         ],
         "last_published_at": course.last_published_at,
-        "resource_counts": resource_counts(all_resources),
+        "resource_counts": resource_counts(all_rows),
         "chapters": chapters,
     }
 

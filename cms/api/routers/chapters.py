@@ -45,6 +45,7 @@ def chapter_list(request: HttpRequest, filters: Query[ChapterFilters]) -> HttpRe
         filters=filters,
         orderings=ORDERINGS,
         present=presenters.chapter_out,
+        prepare=selectors.chapter_resources_attach,
     )
 
 

@@ -27,16 +27,11 @@ class PreviewParams(Schema):
 
 def _chapter_preview(chapter: ChapterPage) -> dict[str, Any]:
     # The revision's own resource list, in its order, as the editor left it.
-    rows = sorted(chapter.chapter_resources.all(), key=lambda row: row.sort_order or 0)
-    resources = {
-        resource.pk: resource
-        for resource in Resource.objects.select_related("institution").filter(
-            pk__in=[row.resource_id for row in rows]
-        )
-    }
-    chapter.public_chapter_resources = [row for row in rows if row.resource_id in resources]
-    for row in chapter.public_chapter_resources:
-        row.resource = resources[row.resource_id]
+    links = sorted(chapter.chapter_resources.all(), key=lambda link: link.sort_order or 0)
+    summaries = selectors.resource_summary_rows([link.resource_id for link in links])
+    chapter.resource_rows = [
+        summaries[link.resource_id] for link in links if link.resource_id in summaries
+    ]
     parent = Page.objects.filter(
         path=chapter.path[: -Page.steplen], depth=chapter.depth - 1
     ).first()

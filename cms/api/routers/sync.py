@@ -108,6 +108,7 @@ class Source:
     id_field: str
     rows: Callable[[datetime | None, datetime], QuerySet[Any]]
     change: Callable[[Any, HttpRequest], dict[str, Any]]
+    prepare: Callable[[list[Any]], None] | None = None  # loads what ``change`` reads
 
 
 def _upsert(kind: str, present: Callable[..., dict[str, Any]], with_request: bool = False):
@@ -162,6 +163,7 @@ def _sources(removals: bool) -> list[Source]:
             "id",
             lambda since, until: selectors.chapter_changes(since=since, until=until),
             _upsert("chapter", presenters.chapter_out),
+            selectors.chapter_resources_attach,
         ),
         Source(
             2,
@@ -216,6 +218,8 @@ def _read(
             .filter(_after(source, token.after))
             .order_by(source.time_field, source.id_field)[: limit + 1]
         )
+        if source.prepare is not None:
+            source.prepare(rows)
         for row in rows:
             time = getattr(row, source.time_field)
             changes.append(Change(Position(time, source.rank, row.pk), source.change(row, request)))
