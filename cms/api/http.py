@@ -46,7 +46,13 @@ def json_response(
     body = json.dumps(
         data, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder
     ).encode()
-    etag = etag_for(body)
+    return body_response(request, body, etag_for(body), cache_control=cache_control)
+
+
+def body_response(
+    request: HttpRequest, body: bytes, etag: str, *, cache_control: str = PUBLIC_CACHE_CONTROL
+) -> HttpResponse:
+    """``body`` as JSON, or ``304`` when the client already holds ``etag``."""
     if if_none_match(request.headers.get("If-None-Match"), etag):
         response = HttpResponse(status=304)
     else:

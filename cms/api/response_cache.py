@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest, HttpResponse
 
-from cms.api.http import PUBLIC_CACHE_CONTROL, if_none_match
+from cms.api.http import body_response
 
 GENERATION_KEY = "api-v1:content-generation"
 RESPONSE_CACHE_SECONDS = 60
@@ -115,13 +115,7 @@ def cached_public(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         entry = found.get(key)
         if entry is not None and entry[0] == generation:
             _, etag, body = entry
-            if if_none_match(request.headers.get("If-None-Match"), etag):
-                response = HttpResponse(status=304)
-            else:
-                response = HttpResponse(body, content_type="application/json")
-            response["ETag"] = etag
-            response["Cache-Control"] = PUBLIC_CACHE_CONTROL
-            return response
+            return body_response(request, body, etag)
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and response.has_header("ETag"):
             entry = (generation, response["ETag"], response.content)
