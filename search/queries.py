@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from elasticsearch import NotFoundError
 from elasticsearch.dsl import Q, Search
 from elasticsearch.dsl.query import Query
 
@@ -37,6 +38,9 @@ TITLE_PHRASE_BOOST = 6.0
 CODE_BOOST = 30.0
 # An abbreviation (马原) stands for a full name: find that name as a phrase.
 EXPANSION_PHRASE_BOOST = 8.0
+# Share of a query's character pairs a document must hold when not all its
+# words are there: 3 of 4, 2 of 3, 1 of 2.
+BIGRAMS_REQUIRED = "3<75%"
 # Courses are the usual destination of a name query; chapters next.
 KIND_BOOSTS = {"course": 2.0, "chapter": 1.2, "resource": 1.0}
 
@@ -130,22 +134,68 @@ def _match(field_name: str, tokens: tuple[str, ...], boost: float) -> Query:
     return Q("match", **{field_name: {"query": analysis.joined(tokens), "boost": boost}})
 
 
-def text_query(analysed: analysis.AnalysedQuery) -> Query:
-    """Scoring part of the search: what a document must match, and what ranks it."""
-    words = tuple(dict.fromkeys([*analysed.words, *analysed.codes]))
-    recall: list[Query] = []
+def _gate(analysed: analysis.AnalysedQuery, words: tuple[str, ...]) -> list[Query]:
+    """What a document must match to be a result at all (any one of these).
+
+    Not "any token": a query like 会计要素 would then return everything about
+    会计, and facet counts would mean little. Either every word is somewhere
+    in the document, or most of its character pairs are (recall when jieba
+    splits a document differently), or it names the course by code or by an
+    abbreviation."""
+    gate: list[Query] = []
     if words:
-        recall += [
+        gate.append(
+            Q(
+                "multi_match",
+                query=analysis.joined(words),
+                fields=["title_words", "course_words", "body_words"],
+                type="cross_fields",
+                operator="and",
+            )
+        )
+    if analysed.bigrams:
+        gate.append(
+            Q(
+                "multi_match",
+                query=analysis.joined(analysed.bigrams),
+                fields=["title_bigrams", "body_bigrams"],
+                type="cross_fields",
+                minimum_should_match=BIGRAMS_REQUIRED,
+            )
+        )
+    if analysed.codes:
+        gate.append(Q("terms", codes=list(analysed.codes)))
+    for full_name in analysed.expansions:
+        gate.append(
+            Q(
+                "multi_match",
+                query=analysis.joined(analysis.words(full_name, normalized=True)),
+                fields=["title_words", "course_words"],
+                type="cross_fields",
+                operator="and",
+            )
+        )
+    return gate
+
+
+def text_query(analysed: analysis.AnalysedQuery) -> Query:
+    """What a document must match (``_gate``), and what ranks it."""
+    words = tuple(dict.fromkeys([*analysed.words, *analysed.codes]))
+    gate = _gate(analysed, words)
+    if not gate:
+        return Q("match_none")
+    ranking: list[Query] = []
+    if words:
+        ranking += [
             _match("title_words", words, TITLE_WORDS_BOOST),
             _match("course_words", words, COURSE_WORDS_BOOST),
             _match("body_words", words, BODY_WORDS_BOOST),
         ]
     if analysed.bigrams:
-        recall += [
+        ranking += [
             _match("title_bigrams", analysed.bigrams, TITLE_BIGRAMS_BOOST),
             _match("body_bigrams", analysed.bigrams, BODY_BIGRAMS_BOOST),
         ]
-    ranking: list[Query] = []
     cjk_bigrams = tuple(gram for gram in analysed.bigrams if analysis.CJK_RUN.match(gram))
     if len(cjk_bigrams) > 1:
         ranking.append(
@@ -158,20 +208,19 @@ def text_query(analysed: analysis.AnalysedQuery) -> Query:
         ranking.append(Q("terms", codes=list(analysed.codes), boost=CODE_BOOST))
     for full_name in analysed.expansions:
         grams = tuple(analysis.bigrams(full_name, normalized=True))
-        recall.append(_match("course_words", tuple(analysis.words(full_name)), COURSE_WORDS_BOOST))
-        recall.append(
+        ranking.append(_match("course_words", tuple(analysis.words(full_name)), COURSE_WORDS_BOOST))
+        ranking.append(
             Q(
                 "match_phrase",
                 title_bigrams={"query": analysis.joined(grams), "boost": EXPANSION_PHRASE_BOOST},
             )
         )
-    if not recall:
-        return Q("match_none")
-    # Multiplied in, so a course outranks its own chapters and resources for
-    # the same text match without drowning a better match of another kind.
+    # The kind weight is multiplied in, so a course outranks its own chapters
+    # and resources for the same text match without drowning a better match
+    # of another kind.
     return Q(
         "function_score",
-        query=Q("bool", must=[Q("bool", should=recall, minimum_should_match=1)], should=ranking),
+        query=Q("bool", filter=[Q("bool", should=gate, minimum_should_match=1)], should=ranking),
         functions=[
             {"filter": Q("term", kind=kind).to_dict(), "weight": boost}
             for kind, boost in KIND_BOOSTS.items()
@@ -238,7 +287,12 @@ def _hit(source: dict[str, Any], score: float | None, terms: tuple[str, ...]) ->
 
 
 def search(params: SearchParams, *, index: str | None = None) -> SearchPage:
-    response = build_search(params, index=index).execute()
+    search_request = build_search(params, index=index)
+    try:
+        response = search_request.execute()
+    except NotFoundError:
+        # No index yet (a fresh install before its first rebuild): nothing to find.
+        return SearchPage(total=0, hits=[])
     terms = analysis.analyse_query(params.query).highlight_terms
     hits = [_hit(hit.to_dict(), hit.meta.score, terms) for hit in response.hits]
     facets = {
@@ -272,6 +326,10 @@ def suggest(prefix: str, *, limit: int = 10, index: str | None = None) -> list[S
         .sort({"kind": {"order": "desc"}}, "suggest_length", "object_id")
         .source(["kind", "object_id", "title", "codes"])[:limit]
     )
+    try:
+        hits = search.execute().hits
+    except NotFoundError:
+        return []
     return [
         Suggestion(
             text=hit.title,
@@ -279,5 +337,5 @@ def suggest(prefix: str, *, limit: int = 10, index: str | None = None) -> list[S
             object_id=int(hit.object_id),
             course_code=(list(hit.codes) or [None])[0] if "codes" in hit else None,
         )
-        for hit in search.execute().hits
+        for hit in hits
     ]

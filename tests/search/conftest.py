@@ -148,3 +148,9 @@ def indexed_network(small_network) -> SmallNetwork:
     """The small network, rebuilt into a fresh index."""
     indexing.rebuild()
     return small_network
+
+
+@pytest.fixture
+def api(client):
+    """The Django test client, anonymous: search serves public content to anyone."""
+    return client
