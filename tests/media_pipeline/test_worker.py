@@ -1,0 +1,210 @@
+"""RELIABILITY.md B1/B4 with a real worker process, real Redis and MinIO.
+
+Slow by nature (a worker start is ~3 s, a transcode a few seconds); each test
+asserts the end state and the audit trail (AssetEvent), not timings.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from cms.models import Institution
+from media_pipeline import pipeline, services, storage
+from media_pipeline.models import AssetEvent, AssetStatus, MediaAsset
+from settings.celery import app
+from tests.media_pipeline import samples
+from tests.media_pipeline.factories import asset_stored
+from tests.media_pipeline.worker import ThrowawayMinio, Worker, wait_until
+
+# serialized_rollback: the flush after a transactional test would otherwise
+# take Wagtail's root page (a data migration) away from every later test.
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def _private_queue() -> Iterator[str]:
+    """A queue only this test's workers consume, so other agents' workers (and
+    our other workers: a Celery retry goes back to the queue it came from) never
+    see these messages on the shared Redis."""
+    name = f"transcode-test-{uuid.uuid4().hex[:8]}"
+    routes = app.conf.task_routes
+    app.conf.update(task_routes={"media_pipeline.tasks.*": {"queue": name}})
+    yield name
+    app.conf.update(task_routes=routes)
+
+
+queue = pytest.fixture(scope="module")(_private_queue)
+own_queue = pytest.fixture(_private_queue)
+
+
+@pytest.fixture(scope="module")
+def worker(queue: str, django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    started = Worker(queue, log, concurrency=2)
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def college(db) -> Institution:
+    """A bare institution: transactional tests flush Wagtail's root page, which
+    the shared college fixtures need."""
+    return Institution.objects.create(
+        code="worker-college", name="工人测试学院", kind=Institution.Kind.PARTNER_COLLEGE
+    )
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("long")
+    return samples.lecture_clip(directory / "long.mp4", seconds=24, width=960, height=540)
+
+
+def _asset(college, clip: Path) -> MediaAsset:
+    asset = asset_stored(college.pk, clip)
+    storage.objects_delete(pipeline.hls_prefix(asset))
+    return asset
+
+
+def _refreshed(asset: MediaAsset) -> MediaAsset:
+    connection.close()  # never read a stale snapshot while the worker writes
+    return MediaAsset.objects.get(pk=asset.pk)
+
+
+def _output_keys(asset: MediaAsset) -> list[str]:
+    # media/<n>/sources/ is institution n's sources; everything else under
+    # media/<asset>/ is pipeline output.
+    return [k for k in storage.object_keys(f"media/{asset.pk}/") if "/sources/" not in k]
+
+
+def _orphan_ffmpegs() -> list[int]:
+    orphans = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if cmdline.startswith(b"ffmpeg") and b"wanxue-media-" in cmdline and ppid == 1:
+            orphans.append(int(entry.name))
+    return orphans
+
+
+def test_kill_9_of_the_pool_child_mid_transcode_ends_ready_exactly_once(
+    worker: Worker, college, long_clip: Path
+) -> None:
+    """C1: redelivered (reject_on_worker_lost), taken over, ready once, attempts 2."""
+    asset = _asset(college, long_clip)
+    services.asset_submit(asset)
+    running = wait_until(
+        lambda: (
+            (a := _refreshed(asset)).status == AssetStatus.TRANSCODING
+            and a.progress_percent >= 10
+            and a
+        ),
+        60,
+        what="the transcode to be under way",
+    )
+    child_pid = int(running.lease_holder.split(":")[1])
+    os.kill(child_pid, signal.SIGKILL)
+    final = wait_until(
+        lambda: (a := _refreshed(asset)).status in {AssetStatus.READY, AssetStatus.FAILED} and a,
+        120,
+        what="the asset to finish",
+    )
+    assert (final.status, final.attempts) == (AssetStatus.READY, 2)
+    events = AssetEvent.objects.filter(asset=asset)
+    assert events.filter(to_status=AssetStatus.READY).count() == 1
+    assert events.filter(code="takeover").count() == 1
+    keys = _output_keys(asset)
+    assert keys and {key.split("/")[2] for key in keys} == {asset.sha256}  # one HLS prefix
+    assert f"{final.hls_prefix}master.m3u8" in keys
+    assert _orphan_ffmpegs() == []  # PR_SET_PDEATHSIG took the old ffmpeg down
+
+
+def test_the_same_message_delivered_twice_gives_one_result(
+    worker: Worker, college, clip_540p: Path
+) -> None:
+    """C9/C4: two copies at once (concurrency 2): one works, the other is a no-op."""
+    asset = _asset(college, clip_540p)
+    services.asset_submit(asset)
+    app.send_task(services.TRANSCODE_TASK, args=[asset.pk])  # the duplicate
+    final = wait_until(
+        lambda: (a := _refreshed(asset)).status in {AssetStatus.READY, AssetStatus.FAILED} and a,
+        90,
+        what="the asset to finish",
+    )
+    assert (final.status, final.attempts) == (AssetStatus.READY, 1)
+    assert AssetEvent.objects.filter(asset=asset, to_status=AssetStatus.READY).count() == 1
+    wait_until(lambda: worker.log.read_bytes().count(b"succeeded in") >= 2, 30, what="both copies")
+
+
+@pytest.fixture
+def own_minio(tmp_path: Path, settings) -> Iterator[ThrowawayMinio]:
+    """A MinIO of our own, and this process's storage pointed at it."""
+    minio = ThrowawayMinio(tmp_path / "minio-data", tmp_path / "minio.log")
+    settings.S3_ENDPOINT_URL = minio.url
+    storages = {**settings.STORAGES}
+    storages["default"] = {
+        **storages["default"],
+        "OPTIONS": {**storages["default"]["OPTIONS"], "endpoint_url": minio.url},
+    }
+    settings.STORAGES = storages
+    storage.ensure_bucket()
+    yield minio
+    minio.stop()
+
+
+def test_minio_down_during_upload_retries_and_is_never_ready_with_missing_media(
+    own_queue: str, college, own_minio: ThrowawayMinio, long_clip: Path, tmp_path: Path
+) -> None:
+    """U10: the task retries with backoff while storage is down; ready only
+    once every object the master names is stored."""
+    worker = Worker(
+        own_queue, tmp_path / "worker-own-minio.log", env={"S3_ENDPOINT_URL": own_minio.url}
+    )
+    try:
+        asset = _asset(college, long_clip)
+        services.asset_submit(asset)
+        wait_until(
+            lambda: _refreshed(asset).status == AssetStatus.TRANSCODING,
+            60,
+            interval=0.05,
+            what="the transcode to start",
+        )
+        own_minio.stop()
+        # Down: the upload fails, the lease is released and Celery retries.
+        wait_until(lambda: b"Retry in" in worker.log.read_bytes(), 120, what="a Celery retry")
+        assert _refreshed(asset).status != AssetStatus.READY
+        own_minio.start()
+        final = wait_until(
+            lambda: (
+                (a := _refreshed(asset)).status in {AssetStatus.READY, AssetStatus.FAILED} and a
+            ),
+            120,
+            what="the asset to finish",
+        )
+        assert final.status == AssetStatus.READY
+        master = storage.object_get(f"{final.hls_prefix}master.m3u8").decode()
+        stored = set(storage.object_keys(final.hls_prefix))
+        for line in master.splitlines():
+            if line.endswith("index.m3u8") and not line.startswith("#"):
+                playlist_key = final.hls_prefix + line
+                assert playlist_key in stored
+                playlist = storage.object_get(playlist_key).decode()
+                for segment in (x for x in playlist.splitlines() if x.endswith(".ts")):
+                    assert playlist_key.rsplit("/", 1)[0] + "/" + segment in stored
+    finally:
+        worker.stop()
