@@ -17,19 +17,13 @@ from django.db import connection
 
 from cms.models import Institution
 from media_pipeline import pipeline, services, storage
-from media_pipeline.models import AssetEvent, AssetStatus, MediaAsset
+from media_pipeline.models import AssetEvent, AssetStatus, MediaAsset, OutboxMessage
 from settings.celery import app
 from tests.media_pipeline import samples
 from tests.media_pipeline.factories import asset_stored
 from tests.media_pipeline.worker import ThrowawayMinio, Worker, wait_until
 
-# serialized_rollback: the flush after a transactional test would otherwise
-# take Wagtail's root page (a data migration) away from every later test.
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
 def _private_queue() -> Iterator[str]:
@@ -56,12 +50,25 @@ def worker(queue: str, django_db_setup, django_db_blocker, tmp_path_factory) -> 
 
 
 @pytest.fixture
-def college(db) -> Institution:
-    """A bare institution: transactional tests flush Wagtail's root page, which
-    the shared college fixtures need."""
-    return Institution.objects.create(
-        code="worker-college", name="工人测试学院", kind=Institution.Kind.PARTNER_COLLEGE
-    )
+def college(django_db_setup, django_db_blocker) -> Iterator[Institution]:
+    """Committed rows the worker can see, removed again afterwards.
+
+    Not a transactional test: its flush would empty the whole test database,
+    Wagtail's root page included, for every later test (with --reuse-db, for
+    later runs too). These tests only touch their own institution's rows.
+    """
+    with django_db_blocker.unblock():
+        Institution.objects.filter(code="worker-college").delete()
+        institution = Institution.objects.create(
+            code="worker-college", name="工人测试学院", kind=Institution.Kind.PARTNER_COLLEGE
+        )
+        yield institution
+        assets = MediaAsset.objects.filter(institution=institution)
+        for asset in assets:
+            storage.objects_delete(pipeline.hls_prefix(asset))
+            OutboxMessage.objects.filter(args=[asset.pk]).delete()
+        assets.delete()
+        institution.delete()
 
 
 @pytest.fixture(scope="module")
