@@ -75,7 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After authentication: it needs request.user to scope admin object views.
-    "cms.tenancy.AdminTenancyMiddleware",
+    "cms.admin_tenancy.AdminTenancyMiddleware",
 ]
 
 ROOT_URLCONF = "settings.urls"
