@@ -30,6 +30,7 @@ from cms.models import (
     MajorCourse,
     Resource,
 )
+from media_pipeline.models import MediaAsset, Rendition, RenditionStatus
 
 
 def _outer_parent_path() -> Left:
@@ -257,7 +258,11 @@ def resource_list(
     ids: Sequence[int] | None = None,
     updated_since: datetime | None = None,
 ) -> QuerySet[Resource]:
-    resources = resources_public().select_related("institution", "document", "media_asset")
+    resources = (
+        resources_public()
+        .select_related("institution", "document", "media_asset")
+        .prefetch_related(renditions_prefetch())
+    )
     if resource_type is not None:
         resources = resources.filter(resource_type=resource_type)
     if college is not None:
@@ -287,6 +292,31 @@ def resource_list(
 
 def resource_get(*, resource_id: int) -> Resource | None:
     return resource_list().filter(pk=resource_id).first()
+
+
+# -- media -------------------------------------------------------------------
+
+
+def renditions_prefetch() -> Prefetch:
+    """``asset.stored_renditions``: stored renditions, audio first, then by
+    height (the master's order), for ``presenters.media_out``."""
+    return Prefetch(
+        "media_asset__renditions",
+        queryset=Rendition.objects.filter(status=RenditionStatus.UPLOADED).order_by(
+            "kind", "height"
+        ),
+        to_attr="stored_renditions",
+    )
+
+
+def media_asset_public(*, asset_id: int) -> MediaAsset | None:
+    """An asset learners may play: one a published resource uses. Anything
+    else (a draft's upload, an unpublished resource's video) is not there."""
+    return (
+        MediaAsset.objects.filter(pk=asset_id)
+        .filter(Exists(resources_public().filter(media_asset=OuterRef("pk"))))
+        .first()
+    )
 
 
 # -- changes, for delta sync ---------------------------------------------------

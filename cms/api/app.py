@@ -11,7 +11,7 @@ from ninja.errors import HttpError, ValidationError
 
 from .keys import ApiKeyOrAnonymous
 from .problems import PROBLEM_CONTENT_TYPE, ApiProblem, problem_response, validation_errors
-from .routers import catalogue, chapters, courses, preview, resources, sync
+from .routers import catalogue, chapters, courses, media, preview, resources, sync
 from .routers import search as search_router
 
 logger = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ api.add_router("", catalogue.router)
 api.add_router("", courses.router)
 api.add_router("", chapters.router)
 api.add_router("", resources.router)
+api.add_router("", media.router)
 api.add_router("", sync.router)
 api.add_router("", preview.router)
 api.add_router("", search_router.router)

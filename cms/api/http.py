@@ -50,13 +50,18 @@ def json_response(
 
 
 def body_response(
-    request: HttpRequest, body: bytes, etag: str, *, cache_control: str = PUBLIC_CACHE_CONTROL
+    request: HttpRequest,
+    body: bytes,
+    etag: str,
+    *,
+    cache_control: str = PUBLIC_CACHE_CONTROL,
+    content_type: str = "application/json",
 ) -> HttpResponse:
-    """``body`` as JSON, or ``304`` when the client already holds ``etag``."""
+    """``body``, or ``304`` when the client already holds ``etag``."""
     if if_none_match(request.headers.get("If-None-Match"), etag):
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(body, content_type="application/json")
+        response = HttpResponse(body, content_type=content_type)
     response["ETag"] = etag
     response["Cache-Control"] = cache_control
     return response

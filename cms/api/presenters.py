@@ -14,10 +14,12 @@ from typing import Any
 
 import nh3
 from django.http import HttpRequest
+from django.urls import reverse
 from wagtail.rich_text import expand_db_html
 
 from cms.models import ChapterPage, CoursePage, Institution, Major, Resource, ResourceType
 from media_pipeline.models import MediaAsset
+from media_pipeline.selectors import asset_is_playable
 
 
 def rich_text_html(value: str) -> str:
@@ -151,15 +153,33 @@ def course_outline(course: CoursePage) -> dict[str, Any]:
     }
 
 
-def media_out(asset: MediaAsset) -> dict[str, Any]:
+def media_out(asset: MediaAsset, request: HttpRequest) -> dict[str, Any]:
+    """URLs name this API, not the bucket: they stay put while the asset does."""
+    ready = asset_is_playable(asset)
+
+    def url(name: str) -> str | None:
+        return request.build_absolute_uri(reverse(name, args=[asset.pk])) if ready else None
+
     return {
         "id": asset.pk,
+        "status": asset.status,
         "duration_seconds": asset.duration_seconds,
         "width": asset.width,
         "height": asset.height,
-        "hls_master_url": None,
-        "poster_url": None,
-        "renditions": [],
+        "hls_master_url": url("api-v1:media_master"),
+        "poster_url": url("api-v1:media_poster"),
+        "renditions": [
+            {
+                "name": rendition.name,
+                "kind": rendition.kind,
+                "width": rendition.width,
+                "height": rendition.height,
+                "bandwidth": rendition.bandwidth,
+                "codecs": rendition.codecs,
+            }
+            # Loaded by selectors.renditions_prefetch: presenters never query.
+            for rendition in (getattr(asset, "stored_renditions", []) if ready else [])
+        ],
         "captions": [],
     }
 
@@ -185,7 +205,7 @@ def resource_out(resource: Resource, request: HttpRequest) -> dict[str, Any]:
             "url": request.build_absolute_uri(document.url),
             "file_size": document.file_size,
         },
-        "media": None if resource.media_asset is None else media_out(resource.media_asset),
+        "media": None if resource.media_asset is None else media_out(resource.media_asset, request),
         "updated_at": resource.updated_at,
         "last_published_at": resource.last_published_at,
     }

@@ -178,18 +178,44 @@ class DocumentOut(Schema):
     file_size: int | None
 
 
+class RenditionOut(Schema):
+    name: str = Field(description="`360p` … `1080p`, or `audio`.")
+    kind: Literal["video", "audio"]
+    width: int
+    height: int
+    bandwidth: int = Field(description="Peak bits per second, as in the master playlist.")
+    codecs: str
+
+
 class MediaOut(Schema):
-    """A video or audio asset. Manifest, renditions, poster and captions are
-    filled in by the video pipeline (issue #4); until then they are empty."""
+    """A video or audio asset. URLs point at this API: they stay the same
+    while the asset does (so ETags hold), and answer with short-lived signed
+    playlists and redirects into the private bucket."""
 
     id: int
+    status: Literal["pending", "queued", "probing", "transcoding", "uploading", "ready", "failed"]
     duration_seconds: float | None
     width: int | None
     height: int | None
-    hls_master_url: str | None
-    poster_url: str | None
-    renditions: list[dict[str, Any]]
-    captions: list[dict[str, Any]]
+    hls_master_url: str | None = Field(description="HLS master playlist; null until ready.")
+    poster_url: str | None = Field(description="Poster image; null until ready.")
+    renditions: list[RenditionOut]
+    captions: list[dict[str, Any]] = Field(description="WebVTT tracks (none yet).")
+
+
+class MediaProgress(Schema):
+    status_label: str
+    progress_percent: float
+    eta_seconds: int | None
+    queue_position: int | None = Field(description="1 = next to start; null when not queued.")
+    failure_message: str | None
+
+
+class MediaManifest(MediaOut):
+    """The media of one resource, with the pipeline's progress."""
+
+    resource_id: int
+    progress: MediaProgress
 
 
 class ResourceOut(Schema):

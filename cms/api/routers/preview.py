@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
@@ -65,6 +66,7 @@ def preview_get(request: HttpRequest, params: Query[PreviewParams]) -> HttpRespo
         "resource": None,
     }
     if isinstance(content, Resource):
+        prefetch_related_objects([content], selectors.renditions_prefetch())
         data.update(kind="resource", resource=presenters.resource_detail(content, request))
     elif isinstance(content, ChapterPage):
         data.update(kind="chapter", chapter=_chapter_preview(content))
