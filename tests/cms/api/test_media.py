@@ -129,3 +129,15 @@ def test_before_it_is_ready_the_manifest_shows_progress_and_no_urls(api, make_re
 @pytest.mark.parametrize("rendition", ["../etc", "9999999p", "x"])
 def test_a_malformed_rendition_name_is_400_not_a_lookup(api, rendition):
     assert api.get(f"/api/v1/media/1/{rendition}/index.m3u8").status_code in (400, 404)
+
+
+def test_a_cached_resource_shows_its_video_ready_as_soon_as_it_is(api, make_resource, asset):
+    services.asset_submit(asset)
+    resource = _video(make_resource, asset)
+    url = f"/api/v1/resources/{resource.pk}"
+    assert api.get(url).json()["media"]["status"] == "queued"  # now in the response cache
+
+    pipeline.asset_process(asset.pk, holder=states.holder_new())
+
+    media = api.get(url).json()["media"]
+    assert media["status"] == "ready" and media["hls_master_url"]
