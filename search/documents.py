@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
@@ -120,8 +121,9 @@ class CourseFacts:
     majors: list[str] = field(default_factory=list)
     exam_universities: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def words(self) -> list[str]:
+        # Cached: every resource of the course repeats it (15k resources, 215 courses).
         return [
             *analysis.words(self.title),
             *analysis.abbreviations_of(self.title),

@@ -380,6 +380,7 @@ def rebuild(
     *,
     progress_factory: Callable[[str, int], Any] | None = None,
     on_loaded: Callable[[str], None] | None = None,
+    sources: Iterable[dict[str, Any]] | None = None,
 ) -> RebuildReport:
     """Build a new index beside the live one and move the alias in one call.
 
@@ -400,15 +401,15 @@ def rebuild(
     version = next_version()
     counts = documents.public_counts()
     total = sum(counts.values())
+    items = sources if sources is not None else documents.all_sources()
     report = WriteReport()
     if progress_factory is not None:
         with progress_factory("indexing", total) as advance:
             report = bulk_write(
-                _upsert_actions(documents.all_sources(), index=name, version=version),
-                progress=advance,
+                _upsert_actions(items, index=name, version=version), progress=advance
             )
     else:
-        report = bulk_write(_upsert_actions(documents.all_sources(), index=name, version=version))
+        report = bulk_write(_upsert_actions(items, index=name, version=version))
     if report.errors:
         client().indices.delete(index=name)
         raise IndexWriteError(f"rebuild failed: {report.errors[:3]}")

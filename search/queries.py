@@ -261,7 +261,9 @@ def build_search(params: SearchParams, *, index: str | None = None) -> Search:
     )
 
 
-def _hit(source: dict[str, Any], score: float | None, terms: tuple[str, ...]) -> SearchHit:
+def hit_from_source(
+    source: dict[str, Any], score: float | None, terms: tuple[str, ...]
+) -> SearchHit:
     highlights = {}
     for name in ("title", "summary"):
         snippet = analysis.highlight(source.get(name) or "", terms)
@@ -294,7 +296,7 @@ def search(params: SearchParams, *, index: str | None = None) -> SearchPage:
         # No index yet (a fresh install before its first rebuild): nothing to find.
         return SearchPage(total=0, hits=[])
     terms = analysis.analyse_query(params.query).highlight_terms
-    hits = [_hit(hit.to_dict(), hit.meta.score, terms) for hit in response.hits]
+    hits = [hit_from_source(hit.to_dict(), hit.meta.score, terms) for hit in response.hits]
     facets = {
         name: [
             FacetValue(value=str(bucket.key), count=int(bucket.doc_count))

@@ -240,3 +240,39 @@ def test_reconcile_reports_a_drift_of_ten_repairs_it_and_is_idempotent(small_net
     indexing.drift_repair(drift)
     assert indexing.drift_find().total == 0
     assert sorted(_indexed_ids()) == ids
+
+
+def test_searches_during_a_rebuild_never_fail_empty_or_duplicate(indexed_network):
+    """S7: a searcher runs throughout a rebuild; the swap is one _aliases call."""
+    import threading
+
+    from search import queries
+
+    params = queries.SearchParams(query="会计要素", limit=10)
+    seen: list[tuple[int, int]] = []
+    errors: list[Exception] = []
+    running = threading.Event()
+    running.set()
+
+    def searcher() -> None:
+        while running.is_set():
+            try:
+                page = queries.search(params)
+            except Exception as error:  # recorded, then asserted below
+                errors.append(error)
+                continue
+            ids = [(hit.kind, hit.object_id) for hit in page.hits]
+            seen.append((page.total, len(set(ids)) - len(ids)))
+
+    thread = threading.Thread(target=searcher)
+    thread.start()
+    try:
+        for _ in range(2):
+            indexing.rebuild()
+    finally:
+        running.clear()
+        thread.join()
+
+    assert errors == []
+    assert len(seen) > 10
+    assert set(seen) == {(3, 0)}  # always all three hits, never a duplicate
