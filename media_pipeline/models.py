@@ -147,3 +147,33 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name}{self.args}"
+
+
+class UploadStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the upload"
+    FINALIZED = "finalized", "Finalized"
+
+
+class UploadSession(models.Model):
+    """One attempt to upload a source straight to object storage.
+
+    The client gets a presigned POST for ``uploads/<id>`` (one key per
+    attempt); finalize checks the object, validates it with the same code as
+    the task, and copies the bytes to the immutable, hash-named source key.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    institution = models.ForeignKey("cms.Institution", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255, unique=True)
+    original_filename = models.CharField(max_length=255, blank=True)
+    size_bytes = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=16, choices=UploadStatus.choices, default=UploadStatus.PENDING
+    )
+    asset = models.ForeignKey(MediaAsset, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"upload {self.id} ({self.status})"

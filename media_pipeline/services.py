@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from media_pipeline.errors import MediaRefused
 from media_pipeline.models import AssetStatus, MediaAsset, source_key
 from media_pipeline.outbox import outbox_enqueue
 from media_pipeline.states import ACTIVE, asset_requeue, asset_transition
@@ -41,6 +42,12 @@ def asset_create(*, institution_id: int, path: Path, original_filename: str) -> 
     sha256 = file_sha256(path)
     existing = MediaAsset.objects.filter(sha256=sha256).first()
     if existing is not None:
+        if existing.institution_id != institution_id:
+            # One row per content hash (unique); never hand another college's
+            # asset to this one.
+            raise MediaRefused(
+                "duplicate", "This exact video is already in another institution's library."
+            )
         return existing
     asset = MediaAsset(
         institution_id=institution_id,

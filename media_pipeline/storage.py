@@ -129,3 +129,31 @@ def objects_delete(prefix: str) -> int:
         batch = [{"Key": key} for key in keys[start : start + 1000]]
         client.delete_objects(Bucket=settings.S3_BUCKET, Delete={"Objects": batch})
     return len(keys)
+
+
+def presigned_post(key: str, *, content_type: str, max_bytes: int, expires_in: int) -> Any:
+    """A POST policy for exactly this key and type, at most ``max_bytes``."""
+    return s3_client().generate_presigned_post(
+        settings.S3_BUCKET,
+        key,
+        Fields={"Content-Type": content_type},
+        Conditions=[
+            {"Content-Type": content_type},
+            ["content-length-range", 1, max_bytes],
+        ],
+        ExpiresIn=expires_in,
+    )
+
+
+def object_size(key: str) -> int | None:
+    try:
+        head = s3_client().head_object(Bucket=settings.S3_BUCKET, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            return None
+        raise
+    return int(head["ContentLength"])
+
+
+def object_download(key: str, destination: Path) -> None:
+    s3_client().download_file(settings.S3_BUCKET, key, str(destination), Config=TRANSFER_CONFIG)

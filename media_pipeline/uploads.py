@@ -1,0 +1,121 @@
+"""Direct-to-storage uploads: a presigned POST per attempt, then finalize.
+
+Video bytes never pass through Django (settings: DATA_UPLOAD_MAX_MEMORY_SIZE).
+The POST policy pins the exact key, the Content-Type and a size range, and
+expires (RELIABILITY.md U1–U3). Finalize (U4, U5) refuses a missing or
+wrong-sized object, runs the same ``source_validate`` as the task, so the
+uploader gets the reason at once, then stores the bytes under their content
+hash and queues the asset. The admin's resumable upload and the API's
+endpoints (next session) both call these two functions (U15).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from media_pipeline import storage
+from media_pipeline.errors import MediaRefused
+from media_pipeline.limits import media_limits
+from media_pipeline.models import MediaAsset, UploadSession, UploadStatus
+from media_pipeline.runner import workspace
+from media_pipeline.services import asset_create, asset_submit
+from media_pipeline.validation import display_filename, source_validate
+
+UPLOAD_URL_SECONDS = 900
+# A client may finalize this long after its POST policy expired (slow links).
+FINALIZE_GRACE = timedelta(hours=24)
+# What clients may declare; the probe decides what the bytes really are.
+DECLARED_TYPES = frozenset({"video/mp4", "video/quicktime", "video/x-matroska", "video/webm"})
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    session: UploadSession
+    url: str
+    fields: dict[str, str]
+
+
+def upload_session_create(
+    *,
+    institution_id: int,
+    filename: str,
+    size_bytes: int,
+    content_type: str,
+    expires_in: int = UPLOAD_URL_SECONDS,
+) -> UploadTicket:
+    limits = media_limits()
+    if size_bytes <= 0:
+        raise MediaRefused("empty", "The file is empty.")
+    if size_bytes > limits.max_source_bytes:
+        raise MediaRefused(
+            "too_large", f"The file is larger than {limits.max_source_bytes // 1024**2} MiB."
+        )
+    if content_type not in DECLARED_TYPES:
+        raise MediaRefused("unsupported_type", "Upload an MP4/MOV, Matroska or WebM video.")
+    session_id = uuid.uuid4()
+    session = UploadSession.objects.create(
+        id=session_id,
+        institution_id=institution_id,
+        key=f"uploads/{session_id}",  # never the filename (M12)
+        original_filename=display_filename(filename),
+        size_bytes=size_bytes,
+        content_type=content_type,
+        expires_at=timezone.now() + timedelta(seconds=expires_in),
+    )
+    post: dict[str, Any] = storage.presigned_post(
+        session.key,
+        content_type=content_type,
+        max_bytes=size_bytes,
+        expires_in=expires_in,
+    )
+    return UploadTicket(session=session, url=post["url"], fields=post["fields"])
+
+
+def upload_finalize(*, session_id: uuid.UUID | str, institution_id: int) -> MediaAsset:
+    """Turn a completed upload into a queued asset, or refuse it with a reason."""
+    session = UploadSession.objects.filter(pk=session_id).first()
+    # Another institution's session looks exactly like a missing one (U12).
+    if session is None or session.institution_id != institution_id:
+        raise PermissionDenied("no such upload")
+    if session.status != UploadStatus.PENDING:
+        raise MediaRefused("upload_finalized", "This upload was already finalized.")
+    if timezone.now() > session.expires_at + FINALIZE_GRACE:
+        raise MediaRefused("upload_expired", "The upload expired; start a new one.")
+    stored_size = storage.object_size(session.key)
+    if stored_size is None:
+        raise MediaRefused("upload_missing", "Nothing was uploaded; start a new upload.")
+    if stored_size != session.size_bytes:
+        raise MediaRefused(
+            "upload_size",
+            f"The upload has {stored_size} bytes, not the {session.size_bytes} announced.",
+        )
+    with workspace() as work:
+        source = work / "source"
+        storage.object_download(session.key, source)
+        source_validate(source, media_limits())  # the task's own validation (U15)
+        with transaction.atomic():
+            # Lock the session: two finalize calls race to one asset.
+            locked = UploadSession.objects.select_for_update().get(pk=session.pk)
+            if locked.status != UploadStatus.PENDING:
+                raise MediaRefused("upload_finalized", "This upload was already finalized.")
+            asset = asset_create(
+                institution_id=institution_id,
+                path=source,
+                original_filename=session.original_filename,
+            )
+            locked.status = UploadStatus.FINALIZED
+            locked.asset = asset
+            locked.save(update_fields=["status", "asset"])
+            asset_submit(asset)
+    # The per-attempt object is no longer needed; a re-used POST can only
+    # write here again, never over the hash-named source (U4).
+    storage.objects_delete(session.key)
+    asset.refresh_from_db()  # asset_submit moved it with an UPDATE
+    return asset

@@ -1,0 +1,122 @@
+"""Direct uploads to MinIO with presigned POSTs, and finalize (RELIABILITY B4)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.core.exceptions import PermissionDenied
+
+from media_pipeline import storage, uploads
+from media_pipeline.errors import MediaRefused
+from media_pipeline.models import AssetStatus, OutboxMessage, UploadSession, UploadStatus
+from tests.media_pipeline import samples
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
+
+
+def _post(ticket: uploads.UploadTicket, data: bytes, **field_changes: str) -> int:
+    fields = {**ticket.fields, **field_changes}
+    response = requests.post(ticket.url, data=fields, files={"file": ("x", data)}, timeout=30)
+    return response.status_code
+
+
+def _ticket(college, clip: Path, **kwargs) -> uploads.UploadTicket:
+    return uploads.upload_session_create(
+        institution_id=college.pk,
+        filename="第三章 讲义.mp4",
+        size_bytes=kwargs.pop("size_bytes", clip.stat().st_size),
+        content_type=kwargs.pop("content_type", "video/mp4"),
+        **kwargs,
+    )
+
+
+def test_upload_then_finalize_queues_an_asset(college_a, clip_small: Path) -> None:
+    ticket = _ticket(college_a, clip_small)
+    assert ticket.session.key == f"uploads/{ticket.session.id}"
+    assert _post(ticket, clip_small.read_bytes()) == 204
+    asset = uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+    assert (asset.status, asset.original_filename) == (AssetStatus.QUEUED, "第三章 讲义.mp4")
+    assert OutboxMessage.objects.filter(args=[asset.pk]).count() == 1
+    assert storage.object_size(ticket.session.key) is None  # the per-attempt object is gone
+    assert storage.object_size(asset.source.name) == clip_small.stat().st_size
+    session = UploadSession.objects.get(pk=ticket.session.id)
+    assert (session.status, session.asset_id) == (UploadStatus.FINALIZED, asset.pk)
+
+
+def test_one_byte_over_the_announced_size_is_rejected_by_storage(
+    college_a, clip_small: Path
+) -> None:
+    """U1: content-length-range; the session stays pending, finalize finds nothing."""
+    ticket = _ticket(college_a, clip_small)
+    assert _post(ticket, clip_small.read_bytes() + b"x") == 400
+    with pytest.raises(MediaRefused) as refused:
+        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+    assert refused.value.code == "upload_missing"
+
+
+def test_other_content_type_or_key_is_rejected_by_the_policy(college_a, clip_small: Path) -> None:
+    """U2."""
+    ticket = _ticket(college_a, clip_small)
+    assert _post(ticket, clip_small.read_bytes(), **{"Content-Type": "text/html"}) == 403
+    assert _post(ticket, clip_small.read_bytes(), key="media/1/sources/evil.mp4") == 403
+
+
+def test_expired_upload_url_is_refused(college_a, clip_small: Path) -> None:
+    """U3."""
+    ticket = _ticket(college_a, clip_small, expires_in=1)
+    time.sleep(2.5)
+    assert _post(ticket, clip_small.read_bytes()) == 403
+
+
+def test_finalize_checks_the_size_and_runs_the_same_validation(
+    college_a, clip_small: Path, tmp_path: Path
+) -> None:
+    """U5 and U15: a short object, then a hostile one, each refused with a reason."""
+    ticket = _ticket(college_a, clip_small)
+    assert _post(ticket, clip_small.read_bytes()[:1000]) == 204
+    with pytest.raises(MediaRefused) as refused:
+        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+    assert refused.value.code == "upload_size"
+
+    hostile = samples.hls_playlist_disguised(tmp_path / "m1.mp4", "file:///etc/passwd")
+    ticket = _ticket(college_a, hostile)
+    assert _post(ticket, hostile.read_bytes()) == 204
+    with pytest.raises(MediaRefused) as refused:
+        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+    assert refused.value.code == "unsupported_container"
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_finalize_twice_or_by_another_institution_is_refused(
+    college_a, college_b, clip_small: Path
+) -> None:
+    """U4 (a session finalizes once) and U12 (IDOR)."""
+    ticket = _ticket(college_a, clip_small)
+    assert _post(ticket, clip_small.read_bytes()) == 204
+    with pytest.raises(PermissionDenied):
+        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_b.pk)
+    uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+    assert _post(ticket, b"overwrite attempt") == 204  # the URL still works until expiry…
+    with pytest.raises(MediaRefused) as refused:  # …but cannot become a source again
+        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+    assert refused.value.code == "upload_finalized"
+
+
+def test_session_refuses_oversized_or_undeclared_files_before_any_url(college_a) -> None:
+    with pytest.raises(MediaRefused) as refused:
+        uploads.upload_session_create(
+            institution_id=college_a.pk,
+            filename="x.mp4",
+            size_bytes=10**13,
+            content_type="video/mp4",
+        )
+    assert refused.value.code == "too_large"
+    with pytest.raises(MediaRefused) as refused:
+        uploads.upload_session_create(
+            institution_id=college_a.pk, filename="x.exe", size_bytes=10, content_type="text/html"
+        )
+    assert refused.value.code == "unsupported_type"
+    assert UploadSession.objects.count() == 0
