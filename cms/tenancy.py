@@ -42,6 +42,7 @@ from wagtail.models import Page
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from cms.models import Institution, Resource
+from media_pipeline.models import MediaAsset
 
 NETWORK_ADMINS_GROUP = "网络管理员 Network admins"
 
@@ -219,3 +220,11 @@ def _limit_chooser_lookup(widget: BaseChooser, queryset: QuerySet) -> None:
 def college_groups(institution: Institution) -> tuple[Group, Group]:
     assert institution.editors_group and institution.reviewers_group
     return institution.editors_group, institution.reviewers_group
+
+
+def media_assets_visible_to(user: Any) -> QuerySet[MediaAsset]:
+    """Media assets (uploads and their transcodes) of the user's institutions."""
+    assets = MediaAsset.objects.all()
+    if is_network_admin(user):
+        return assets
+    return assets.filter(institution_id__in=institution_ids_for_user(user))

@@ -13,6 +13,7 @@ from wagtail.snippets.views.snippets import EditView, SnippetViewSet
 
 from cms import admin_preview, tenancy
 from cms.admin_api_keys import ApiKeyViewSet
+from cms.admin_media import MediaAssetViewSet
 from cms.admin_summary import ResourcesSummaryItem
 from cms.models import ChapterPage, CoursePage, Institution, Major, Resource
 
@@ -144,3 +145,8 @@ def add_page_preview_button(page, user, view_name, next_url=None):
 @hooks.register("register_admin_viewset")
 def register_api_key_viewset():
     return ApiKeyViewSet()
+
+
+@hooks.register("register_admin_viewset")
+def register_media_viewset():
+    return MediaAssetViewSet()

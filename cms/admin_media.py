@@ -1,0 +1,146 @@
+"""Admin screens for lecture video: where each upload stands, and what to do.
+
+Editors see their own college's media assets (network admins see all) with
+the pipeline's state, progress, ETA and place in the queue; a failed asset
+shows its reason and can be retried, a queued or running one cancelled. The
+inspect page refreshes itself while a job is moving. Every state change goes
+through ``media_pipeline.services`` (the state machine), never through a form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.views import View
+from wagtail.admin import messages
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views.generic import IndexView, InspectView
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies.base import BasePermissionPolicy
+from wagtail.permissions import register_permission_policy
+
+from cms.tenancy import institution_ids_for_user, is_network_admin, media_assets_visible_to
+from media_pipeline import selectors, services
+from media_pipeline.models import AssetStatus, MediaAsset
+from media_pipeline.states import ACTIVE
+
+# Uploads arrive through the upload screen and leave through the pipeline:
+# nobody adds, edits or deletes an asset row by hand.
+ACTIONS = frozenset({"view"})
+MOVING = frozenset({AssetStatus.QUEUED, *ACTIVE})
+REFRESH_SECONDS = 5
+
+
+class CollegeStaffMayView(BasePermissionPolicy):
+    def user_has_permission(self, user: Any, action: str) -> bool:
+        return action in ACTIONS and (
+            is_network_admin(user) or bool(institution_ids_for_user(user))
+        )
+
+    def users_with_any_permission(self, actions: Any) -> QuerySet[Any]:
+        return get_user_model().objects.filter(is_active=True)
+
+
+register_permission_policy(MediaAsset, CollegeStaffMayView(MediaAsset))
+
+
+def _asset_for(request: HttpRequest, pk: Any) -> MediaAsset:
+    # Another college's asset is simply not there (404), as everywhere else.
+    return get_object_or_404(media_assets_visible_to(request.user), pk=pk)
+
+
+class MediaIndexView(IndexView):
+    def get_base_queryset(self) -> QuerySet[MediaAsset]:
+        return media_assets_visible_to(self.request.user).select_related("institution")
+
+
+class MediaInspectView(InspectView):
+    template_name = "cms/admin/media_inspect.html"
+    fields = ["original_filename", "institution", "size_bytes", "duration_seconds", "created_at"]
+
+    def get_object(self, queryset: Any = None) -> MediaAsset:
+        return _asset_for(self.request, self.pk)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            progress=selectors.asset_progress(self.object),
+            events=self.object.events.order_by("-pk")[:20],
+            refresh_seconds=REFRESH_SECONDS if self.object.status in MOVING else None,
+            actions=[
+                (label, reverse(f"media_assets:{name}", args=[self.object.pk]))
+                for label, name, allowed in (
+                    ("Retry", "retry", self.object.status == AssetStatus.FAILED),
+                    ("Cancel", "cancel", self.object.status in MOVING),
+                )
+                if allowed
+            ],
+        )
+        return context
+
+
+class MediaActionView(View):
+    """POST-only retry or cancel; GET is refused (it would change state)."""
+
+    action: str = ""
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        asset = _asset_for(request, pk)
+        if self.action == "retry":
+            done = services.asset_retry(asset)
+            message = "Queued again; stored renditions are kept." if done else "Not failed."
+        elif self.action == "cancel":
+            done = services.asset_cancel(asset)
+            message = "Cancelled." if done else "Nothing to cancel."
+        else:  # pragma: no cover - only the two URLs below exist
+            raise Http404
+        (messages.success if done else messages.warning)(request, f"{asset}: {message}")
+        return redirect("media_assets:inspect", asset.pk)
+
+
+def _progress_cell(asset: MediaAsset) -> str:
+    if asset.status in ACTIVE:
+        eta = f", {asset.eta_seconds // 60} min left" if asset.eta_seconds else ""
+        return f"{asset.progress_percent:.0f}%{eta}"
+    if asset.status == AssetStatus.FAILED:
+        return asset.failure_message or asset.failure_code
+    return ""
+
+
+class MediaAssetViewSet(ModelViewSet):
+    model = MediaAsset
+    name = "media_assets"
+    icon = "media"
+    menu_label = "Media"
+    menu_order = 210
+    add_to_admin_menu = True
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    index_view_class = MediaIndexView
+    inspect_view_class = MediaInspectView
+    list_filter = ["status"]
+    # A form is required by ModelViewSet; nobody may use it (no add/change).
+    form_fields = ["original_filename"]
+
+    @property
+    def list_display(self) -> list[Any]:
+        return [
+            "original_filename",
+            "institution",
+            Column("status", label="Status", accessor="get_status_display"),
+            Column("progress", label="Progress", accessor=_progress_cell),
+            "created_at",
+        ]
+
+    def get_urlpatterns(self) -> list[Any]:
+        return [
+            *super().get_urlpatterns(),
+            path("retry/<int:pk>/", MediaActionView.as_view(action="retry"), name="retry"),
+            path("cancel/<int:pk>/", MediaActionView.as_view(action="cancel"), name="cancel"),
+        ]
