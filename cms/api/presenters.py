@@ -134,20 +134,12 @@ def course_outline(course: CoursePage) -> dict[str, Any]:
                 "resources": [resource_summary(row) for row in rows],
             }
         )
-    return {
-        "id": course.pk,
-        "code": course.code,
-        "title": course.title,
-        "credits": course.credits,
-        "is_public_course": course.is_public_course,
-        "summary": course.summary,
+    return course_out(course) | {
         "syllabus_html": rich_text_html(course.syllabus),
-        "institution": institution_ref(course.institution),
         "majors": [
             {"code": plan.major.code, "name": plan.major.name, "level": plan.major.level}
             for plan in course.major_plans.all()
         ],
-        "last_published_at": course.last_published_at,
         "resource_counts": resource_counts(all_rows),
         "chapters": chapters,
     }

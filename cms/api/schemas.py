@@ -236,21 +236,10 @@ class ResourceOut(Schema):
     last_published_at: datetime | None
 
 
-class ResourceDetail(Schema):
-    id: int
-    title: str
-    resource_type: ResourceTypeName
-    summary: str
+class ResourceDetail(ResourceOut):
+    model_config = ConfigDict(json_schema_extra=None)  # one resource: every field, always
+
     body_html: str = Field(description="Rendered, sanitised HTML.")
-    knowledge_points: list[str]
-    difficulty: int
-    duration_seconds: int | None
-    external_url: str
-    institution: InstitutionRef
-    document: DocumentOut | None
-    media: MediaOut | None
-    updated_at: datetime
-    last_published_at: datetime | None
 
 
 class ResourceList(Schema):
