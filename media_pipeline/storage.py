@@ -157,3 +157,58 @@ def object_size(key: str) -> int | None:
 
 def object_download(key: str, destination: Path) -> None:
     s3_client().download_file(settings.S3_BUCKET, key, str(destination), Config=TRANSFER_CONFIG)
+
+
+# --- resumable uploads (media_pipeline/multipart.py) ----------------------------
+
+
+def multipart_open(key: str) -> list[dict[str, Any]]:
+    """Open multipart uploads for exactly ``key`` (oldest first)."""
+    listed = s3_client().list_multipart_uploads(Bucket=settings.S3_BUCKET, Prefix=key)
+    return [upload for upload in listed.get("Uploads", []) if upload["Key"] == key]
+
+
+def multipart_create(key: str, *, content_type: str) -> str:
+    created = s3_client().create_multipart_upload(
+        Bucket=settings.S3_BUCKET, Key=key, ContentType=content_type
+    )
+    return str(created["UploadId"])
+
+
+def multipart_part_url(key: str, upload_id: str, number: int, seconds: int) -> str:
+    url: str = s3_client().generate_presigned_url(
+        "upload_part",
+        Params={
+            "Bucket": settings.S3_BUCKET,
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": number,
+        },
+        ExpiresIn=seconds,
+    )
+    return url
+
+
+def multipart_parts(key: str, upload_id: str) -> dict[int, dict[str, Any]]:
+    """Stored parts by number: their ``Size`` and ``ETag``."""
+    parts: dict[int, dict[str, Any]] = {}
+    paginator = s3_client().get_paginator("list_parts")
+    for page in paginator.paginate(Bucket=settings.S3_BUCKET, Key=key, UploadId=upload_id):
+        for part in page.get("Parts", []):
+            parts[int(part["PartNumber"])] = part
+    return parts
+
+
+def multipart_complete(key: str, upload_id: str, count: int) -> None:
+    parts = multipart_parts(key, upload_id)
+    s3_client().complete_multipart_upload(
+        Bucket=settings.S3_BUCKET,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": number, "ETag": parts[number]["ETag"]}
+                for number in range(1, count + 1)
+            ]
+        },
+    )

@@ -336,3 +336,6 @@ CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "search-outbox-drain": {"task": "search.tasks.index_pending", "schedule": 60.0},
 }
+# Resumable uploads (media_pipeline/multipart.py): 16 MiB parts carry 156 GiB
+# in S3's 10,000 parts; S3 wants ≥ 5 MiB for every part but the last.
+MEDIA_UPLOAD_PART_BYTES = int(env("MEDIA_UPLOAD_PART_BYTES", str(16 * 1024**2)))

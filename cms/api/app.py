@@ -11,7 +11,7 @@ from ninja.errors import HttpError, ValidationError
 
 from .keys import ApiKeyOrAnonymous
 from .problems import PROBLEM_CONTENT_TYPE, ApiProblem, problem_response, validation_errors
-from .routers import catalogue, chapters, courses, media, preview, resources, sync
+from .routers import catalogue, chapters, courses, media, preview, resources, sync, uploads
 from .routers import search as search_router
 
 logger = logging.getLogger(__name__)
@@ -43,8 +43,10 @@ class WanxueAPI(NinjaAPI):
                     if int(status) == 304:
                         response.pop("content", None)
                 # The key is optional: anonymous callers read public content too.
-                if operation.get("security"):
-                    operation["security"] = [{}, *operation["security"]]
+                # (Staff endpoints use the session instead; it is not optional.)
+                security = operation.get("security", [])
+                if any("ApiKeyOrAnonymous" in scheme for scheme in security):
+                    operation["security"] = [{}, *security]
         return schema
 
 
@@ -62,6 +64,7 @@ api.add_router("", courses.router)
 api.add_router("", chapters.router)
 api.add_router("", resources.router)
 api.add_router("", media.router)
+api.add_router("", uploads.router)
 api.add_router("", sync.router)
 api.add_router("", preview.router)
 api.add_router("", search_router.router)

@@ -1,0 +1,153 @@
+"""Staff video uploads through the API: resumable parts straight to MinIO,
+then one gate (validation) before anything is queued (issue #4 item 1,
+RELIABILITY.md U5, U12, U15)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+import pytest
+
+from media_pipeline.models import AssetStatus, MediaAsset, UploadSession
+
+pytestmark = pytest.mark.services
+
+PART = 5 * 1024**2  # S3's smallest part
+
+
+@pytest.fixture(scope="module")
+def big_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A valid 4 s video of ~6 MB: two parts of 5 MiB."""
+    path = tmp_path_factory.mktemp("uploads") / "lecture.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-nostdin", "-v", "error",
+            # Noise does not compress: a short clip still needs two parts.
+            "-f", "lavfi", "-i", "nullsrc=s=320x240:r=25,geq=lum='random(1)*255':cb=128:cr=128",
+            "-f", "lavfi", "-i", "sine=frequency=440",
+            "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12",
+            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    data = path.read_bytes()
+    assert PART < len(data) < 2 * PART
+    return data
+
+
+@pytest.fixture(autouse=True)
+def small_parts(settings):
+    settings.MEDIA_UPLOAD_PART_BYTES = PART
+
+
+def _post(client, url: str, body: dict | None = None):
+    return client.post(url, json.dumps(body or {}), content_type="application/json")
+
+
+def _start(client, data: bytes, content_type: str = "video/mp4"):
+    response = _post(
+        client,
+        "/api/v1/uploads",
+        {"filename": "第一讲.mp4", "size_bytes": len(data), "content_type": content_type},
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _put(url: str, data: bytes) -> int:
+    request = urllib.request.Request(url, data=data, method="PUT")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
+
+
+def _send_parts(client, upload: dict, data: bytes, numbers: list[int]) -> None:
+    urls = _post(client, f"/api/v1/uploads/{upload['id']}/parts", {"numbers": numbers}).json()
+    for number in numbers:
+        chunk = data[(number - 1) * PART : number * PART]
+        assert _put(urls["urls"][str(number)], chunk) == 200
+
+
+def test_a_video_uploaded_in_parts_resumes_and_is_queued(client_for, editor_a, college_a, big_clip):
+    client = client_for(editor_a)
+    upload = _start(client, big_clip)
+    assert (upload["part_count"], upload["parts_done"]) == (2, [])
+
+    _send_parts(client, upload, big_clip, [1])
+    # The connection drops; later the client asks what arrived and resumes.
+    resumed = client.get(f"/api/v1/uploads/{upload['id']}").json()
+    assert resumed["parts_done"] == [1]
+    _send_parts(client, upload, big_clip, [2])
+    done = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+
+    assert done.status_code == 201, done.content
+    asset = MediaAsset.objects.get(pk=done.json()["asset_id"])
+    assert (asset.institution_id, asset.status, asset.size_bytes) == (
+        college_a.pk,
+        AssetStatus.QUEUED,
+        len(big_clip),
+    )
+    assert asset.original_filename == "第一讲.mp4"
+
+
+def test_completing_with_a_part_missing_is_refused_and_queues_nothing(
+    client_for, editor_a, big_clip
+):
+    client = client_for(editor_a)
+    upload = _start(client, big_clip)
+    _send_parts(client, upload, big_clip, [1])
+
+    response = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+
+    assert response.status_code == 422
+    assert response["Content-Type"] == "application/problem+json"
+    assert "missing" in response.json()["detail"]
+    assert not MediaAsset.objects.exists()
+
+
+def test_a_file_that_is_not_a_video_is_refused_by_its_probe(client_for, editor_a):
+    client = client_for(editor_a)
+    fake = b"#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n" * 10  # RELIABILITY M1, named .mp4
+    upload = _start(client, fake)
+    _send_parts(client, upload, fake, [1])
+
+    response = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+
+    assert response.status_code == 422, response.content
+    assert not MediaAsset.objects.exists()
+
+
+def test_another_colleges_editor_cannot_see_or_finish_an_upload(
+    client_for, editor_a, editor_b, big_clip
+):
+    upload = _start(client_for(editor_a), big_clip)
+    client = client_for(editor_b)
+
+    assert client.get(f"/api/v1/uploads/{upload['id']}").status_code == 404
+    parts = _post(client, f"/api/v1/uploads/{upload['id']}/parts", {"numbers": [1]})
+    assert parts.status_code == 404
+    assert _post(client, f"/api/v1/uploads/{upload['id']}/complete").status_code == 404
+
+
+def test_uploads_need_an_editor_session(client, client_for, reviewer_a, db):
+    body = {"filename": "a.mp4", "size_bytes": 10, "content_type": "video/mp4"}
+
+    assert _post(client, "/api/v1/uploads", body).status_code == 401
+    assert _post(client_for(reviewer_a), "/api/v1/uploads", body).status_code == 403
+    assert not UploadSession.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("size", "content_type", "kind"),
+    [(10**13, "video/mp4", "too-large"), (10, "text/html", "unsupported-type")],
+)
+def test_declared_size_and_type_are_checked_before_any_url_is_issued(
+    client_for, editor_a, size, content_type, kind
+):
+    body = {"filename": "x.mp4", "size_bytes": size, "content_type": content_type}
+
+    response = _post(client_for(editor_a), "/api/v1/uploads", body)
+
+    assert response.status_code == 422
+    assert response.json()["type"].endswith(kind)
