@@ -11,19 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.views import View
+from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import IndexView, InspectView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets import Button
 from wagtail.permission_policies.base import BasePermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from cms.models import Institution
 from cms.tenancy import institution_ids_for_user, is_network_admin, media_assets_visible_to
 from media_pipeline import selectors, services
 from media_pipeline.models import AssetStatus, MediaAsset
@@ -57,6 +64,50 @@ def _asset_for(request: HttpRequest, pk: Any) -> MediaAsset:
 class MediaIndexView(IndexView):
     def get_base_queryset(self) -> QuerySet[MediaAsset]:
         return media_assets_visible_to(self.request.user).select_related("institution")
+
+    @cached_property
+    def header_buttons(self) -> list[Button]:
+        if not may_upload(self.request.user):
+            return []
+        return [Button("Upload video", url=reverse("media_assets:upload"), icon_name="upload")]
+
+
+def may_upload(user: Any) -> bool:
+    return is_network_admin(user) or bool(institution_ids_for_user(user, role="editor"))
+
+
+class MediaUploadView(WagtailAdminTemplateMixin, TemplateView):
+    """The resumable upload form; the work happens in media_upload.js and
+    the /api/v1/uploads endpoints (the same gate as every other upload)."""
+
+    template_name = "cms/admin/media_upload.html"
+    page_title = "Upload video"
+    header_icon = "upload"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if not may_upload(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self) -> list[dict[str, str]]:
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("media_assets:index"), "label": "Media"},
+            {"url": "", "label": "Upload video"},
+        ]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = self.request.user
+        institutions = (
+            Institution.objects.all()
+            if is_network_admin(user)
+            else Institution.objects.filter(pk__in=institution_ids_for_user(user, role="editor"))
+        )
+        return super().get_context_data(**kwargs) | {
+            # A choice only when there is one to make.
+            "institutions": institutions.order_by("name") if institutions.count() > 1 else [],
+            "max_gib": settings.MEDIA_MAX_SOURCE_BYTES / 1024**3,
+        }
 
 
 class MediaInspectView(InspectView):
@@ -141,6 +192,7 @@ class MediaAssetViewSet(ModelViewSet):
     def get_urlpatterns(self) -> list[Any]:
         return [
             *super().get_urlpatterns(),
+            path("upload/", MediaUploadView.as_view(), name="upload"),
             path("retry/<int:pk>/", MediaActionView.as_view(action="retry"), name="retry"),
             path("cancel/<int:pk>/", MediaActionView.as_view(action="cancel"), name="cancel"),
         ]

@@ -122,3 +122,23 @@ def test_the_listing_links_each_asset_to_its_state_page(client_for, editor_a, co
     body = client_for(editor_a).get("/admin/media_assets/").content.decode()
 
     assert f"/admin/media_assets/inspect/{asset.pk}/" in body
+
+
+def test_editors_get_the_resumable_upload_screen(client_for, editor_a):
+    client = client_for(editor_a)
+
+    listing = client.get("/admin/media_assets/").content.decode()
+    page = client.get("/admin/media_assets/upload/")
+
+    assert "/admin/media_assets/upload/" in listing
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-api="/api/v1/uploads"' in body and "cms/admin/media_upload.js" in body
+    assert 'name="institution"' not in body  # one college: nothing to choose
+
+
+def test_reviewers_do_not_upload(client_for, reviewer_a):
+    client = client_for(reviewer_a)
+
+    assert client.get("/admin/media_assets/upload/").status_code in (302, 403)
+    assert "/admin/media_assets/upload/" not in client.get("/admin/media_assets/").content.decode()
