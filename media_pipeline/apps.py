@@ -9,9 +9,10 @@ def _bucket_ensure(**kwargs: Any) -> None:
     # `migrate` is the one deploy step every environment runs (CI's fresh
     # MinIO included), so the private media bucket exists before any upload.
     if settings.S3_BUCKET:
-        from media_pipeline.storage import ensure_bucket
+        from media_pipeline.storage import ensure_bucket, lifecycle_ensure
 
         ensure_bucket()
+        lifecycle_ensure()
 
 
 class MediaPipelineConfig(AppConfig):

@@ -159,6 +159,62 @@ def object_download(key: str, destination: Path) -> None:
     s3_client().download_file(settings.S3_BUCKET, key, str(destination), Config=TRANSFER_CONFIG)
 
 
+# Per-attempt upload objects are useless after two days, and a client's
+# abandoned multipart upload costs storage until aborted (RELIABILITY.md
+# "Lifecycle", U6). MinIO accepts AbortIncompleteMultipartUpload only next to
+# an Expiration, and then silently drops it (S3 keeps it), so
+# media_pipeline/cleanup.py aborts stale multipart uploads itself; the pipeline's own
+# multipart uploads (sources over 64 MiB under media/) are aborted by
+# media_pipeline/cleanup.py when a killed worker leaves one behind.
+LIFECYCLE_RULES = [
+    {
+        "ID": "expire-upload-attempts",
+        "Status": "Enabled",
+        "Filter": {"Prefix": "uploads/"},
+        "Expiration": {"Days": 2},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    },
+]
+
+
+def lifecycle_ensure() -> None:
+    s3_client().put_bucket_lifecycle_configuration(
+        Bucket=settings.S3_BUCKET, LifecycleConfiguration={"Rules": LIFECYCLE_RULES}
+    )
+
+
+def lifecycle_rules() -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = s3_client().get_bucket_lifecycle_configuration(
+        Bucket=settings.S3_BUCKET
+    )["Rules"]
+    return rules
+
+
+def objects_listed(prefix: str) -> list[dict[str, Any]]:
+    """Key, size and LastModified of every object under ``prefix``."""
+    objects: list[dict[str, Any]] = []
+    paginator = s3_client().get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
+        objects.extend(page.get("Contents", []))
+    return objects
+
+
+def multipart_uploads() -> list[dict[str, Any]]:
+    uploads: list[dict[str, Any]] = []
+    paginator = s3_client().get_paginator("list_multipart_uploads")
+    for page in paginator.paginate(Bucket=settings.S3_BUCKET):
+        uploads.extend(page.get("Uploads", []))
+    return uploads
+
+
+def multipart_abort(key: str, upload_id: str) -> None:
+    s3_client().abort_multipart_upload(Bucket=settings.S3_BUCKET, Key=key, UploadId=upload_id)
+
+
+def object_delete(key: str) -> None:
+    s3_client().delete_object(Bucket=settings.S3_BUCKET, Key=key)
+
+
 # --- resumable uploads (media_pipeline/multipart.py) ----------------------------
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 
-from media_pipeline import outbox, pipeline, runner, services, storage
+from media_pipeline import cleanup, outbox, pipeline, runner, services, storage
 from media_pipeline.models import AssetStatus
 from media_pipeline.states import ACTIVE, asset_transition, holder_new
 
@@ -77,3 +77,10 @@ def asset_sweep_task() -> dict[str, int]:
         settings.MEDIA_TRANSCODE_TIME_LIMIT + 600
     )
     return counts
+
+
+@shared_task(name="media_pipeline.tasks.storage_cleanup_task", acks_late=True)
+def storage_cleanup_task() -> dict[str, int]:
+    # Reports only, until operators set MEDIA_CLEANUP_DELETE=1 after reading
+    # a few dry-run reports (the WARNING log line carries the counts).
+    return cleanup.storage_cleanup(dry_run=not settings.MEDIA_CLEANUP_DELETE).counts()

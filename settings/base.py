@@ -306,6 +306,8 @@ MEDIA_FFMPEG_THREADS = int(env("MEDIA_FFMPEG_THREADS", "0"))  # 0: ffmpeg picks 
 MEDIA_LEASE_SECONDS = 120
 MEDIA_SWEEP_STUCK_AFTER_SECONDS = 600
 MEDIA_PLAYBACK_URL_SECONDS = 3600
+# The daily storage cleanup only reports (dry run) unless this is set.
+MEDIA_CLEANUP_DELETE = env("MEDIA_CLEANUP_DELETE", "0") == "1"
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     # On the default queue: transcode workers can be busy for an hour.
@@ -317,6 +319,11 @@ CELERY_BEAT_SCHEDULE = {
     "media-sweep": {
         "task": "media_pipeline.tasks.asset_sweep_task",
         "schedule": 300.0,
+        "options": {"queue": "default"},
+    },
+    "media-storage-cleanup": {
+        "task": "media_pipeline.tasks.storage_cleanup_task",
+        "schedule": 86400.0,
         "options": {"queue": "default"},
     },
 }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from media_pipeline import storage
 from media_pipeline.limits import MediaLimits, media_limits
 from tests.media_pipeline import samples
+from tests.media_pipeline.worker import ThrowawayMinio
 
 
 @pytest.fixture
@@ -40,3 +43,19 @@ def clip_540p(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def clip_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("clips-small")
     return samples.lecture_clip(directory / "small.mp4", seconds=3)
+
+
+@pytest.fixture
+def own_minio(tmp_path: Path, settings) -> Iterator[ThrowawayMinio]:
+    """A MinIO of our own, and this process's storage pointed at it."""
+    minio = ThrowawayMinio(tmp_path / "minio-data", tmp_path / "minio.log")
+    settings.S3_ENDPOINT_URL = minio.url
+    storages = {**settings.STORAGES}
+    storages["default"] = {
+        **storages["default"],
+        "OPTIONS": {**storages["default"]["OPTIONS"], "endpoint_url": minio.url},
+    }
+    settings.STORAGES = storages
+    storage.ensure_bucket()
+    yield minio
+    minio.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,49 @@ def test_signed_playlists_point_at_presigned_segments(
     assert "X-Amz-Signature=" in segment_url
     with urllib.request.urlopen(segment_url, timeout=10) as response:
         assert response.read(1) == b"G"  # MPEG-TS sync byte 0x47
+
+
+def test_soft_time_limit_kills_ffmpeg_cleans_up_and_fails_with_timeout(
+    college_a, clip_540p: Path, clean_outputs: list[MediaAsset], monkeypatch
+) -> None:
+    """C10: Celery raises SoftTimeLimitExceeded from a signal handler in the
+    child; the same happens here with SIGALRM, mid-transcode."""
+    import os
+    import signal
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    asset = _stored(college_a, clip_540p, clean_outputs)
+    groups: list[int] = []
+    real_run = runner.run
+
+    def recording_run(argv, **kwargs):
+        return real_run(argv, **kwargs, on_start=groups.append)
+
+    def soft_limit(signum, frame):
+        raise SoftTimeLimitExceeded()
+
+    workspaces: list[Path] = []
+    real_workspace = pipeline.workspace
+
+    @contextmanager
+    def recording_workspace() -> Iterator[Path]:
+        with real_workspace() as path:
+            workspaces.append(path)
+            yield path
+
+    monkeypatch.setattr(runner, "run", recording_run)
+    monkeypatch.setattr(pipeline, "workspace", recording_workspace)
+    previous = signal.signal(signal.SIGALRM, soft_limit)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.5)
+        pipeline.asset_process(asset.pk, holder=states.holder_new())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    asset.refresh_from_db()
+    assert (asset.status, asset.failure_code) == (AssetStatus.FAILED, "timeout")
+    assert AssetEvent.objects.filter(asset=asset, from_status="transcoding").count() == 1
+    with pytest.raises(ProcessLookupError):
+        os.killpg(groups[-1], 0)  # the transcode's process group is gone
+    assert workspaces and not workspaces[0].exists()
