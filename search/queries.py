@@ -36,6 +36,8 @@ BODY_BIGRAMS_BOOST = 0.3
 TITLE_PHRASE_BOOST = 6.0
 # An exact course code (00015) is the strongest signal a learner can give.
 CODE_BOOST = 30.0
+# A pinyin or initials query (kuaiji, kj) matching a course or chapter's keys.
+PINYIN_BOOST = 4.0
 # An abbreviation (马原) stands for a full name: find that name as a phrase.
 EXPANSION_PHRASE_BOOST = 8.0
 # Share of a query's character pairs a document must hold when not all its
@@ -165,6 +167,8 @@ def _gate(analysed: analysis.AnalysedQuery, words: tuple[str, ...]) -> list[Quer
         )
     if analysed.codes:
         gate.append(Q("terms", codes=list(analysed.codes)))
+    if analysed.pinyin_key:
+        gate.append(Q("term", suggest_keys=analysed.pinyin_key))
     for full_name in analysed.expansions:
         gate.append(
             Q(
@@ -206,6 +210,10 @@ def text_query(analysed: analysis.AnalysedQuery) -> Query:
         )
     if analysed.codes:
         ranking.append(Q("terms", codes=list(analysed.codes), boost=CODE_BOOST))
+    if analysed.pinyin_key:
+        ranking.append(
+            Q("term", suggest_keys={"value": analysed.pinyin_key, "boost": PINYIN_BOOST})
+        )
     for full_name in analysed.expansions:
         grams = tuple(analysis.bigrams(full_name, normalized=True))
         ranking.append(_match("course_words", tuple(analysis.words(full_name)), COURSE_WORDS_BOOST))

@@ -39,6 +39,7 @@ from search.queries import (
     EXPANSION_PHRASE_BOOST,
     FACETS,
     KIND_BOOSTS,
+    PINYIN_BOOST,
     SUGGEST_KINDS,
     TITLE_BIGRAMS_BOOST,
     TITLE_PHRASE_BOOST,
@@ -259,16 +260,32 @@ class EmbeddedBackend:
             return SearchPage(total=0, hits=[])
         expression = " OR ".join(_fts_phrase(token) for token in sorted(tokens))
         weights = ", ".join(str(weight) for weight in COLUMN_WEIGHTS)
+        columns = "f.title_words, f.title_bigrams, f.course_words, f.body_words, f.body_bigrams"
         with _connect() as connection:
             rows = connection.execute(
                 f"""
-                SELECT d.source, bm25(docs_fts, 0, {weights}), f.title_words, f.title_bigrams,
-                       f.course_words, f.body_words, f.body_bigrams
+                SELECT d.source, bm25(docs_fts, 0, {weights}), {columns}
                 FROM docs_fts f JOIN docs d ON d.doc_id = f.doc_id
                 WHERE docs_fts MATCH ? AND d.live = 1 AND d.public = 1
                 """,
                 (expression,),
             ).fetchall()
+            if analysed.pinyin_key:
+                # Pinyin is not in the text columns: its documents come from the keys.
+                found = {_key(row[0]) for row in rows}
+                rows += [
+                    row
+                    for row in connection.execute(
+                        f"""
+                        SELECT d.source, 0, {columns}
+                        FROM suggest_keys s JOIN docs d ON d.doc_id = s.doc_id
+                        JOIN docs_fts f ON f.rowid = d.rowid
+                        WHERE s.key = ? AND d.live = 1 AND d.public = 1
+                        """,
+                        (analysed.pinyin_key,),
+                    ).fetchall()
+                    if _key(row[0]) not in found
+                ]
         cjk_bigrams = [gram for gram in analysed.bigrams if analysis.CJK_RUN.match(gram)]
         phrase = " ".join(cjk_bigrams) if len(cjk_bigrams) > 1 else None
         expansion_phrases = [
@@ -288,6 +305,8 @@ class EmbeddedBackend:
                 score += TITLE_PHRASE_BOOST * BONUS_SCALE
             if set(analysed.codes) & set(source.get("codes", [])):
                 score += CODE_BOOST * BONUS_SCALE
+            if analysed.pinyin_key and analysed.pinyin_key in source.get("suggest_keys", []):
+                score += PINYIN_BOOST * BONUS_SCALE
             for expansion in expansion_phrases:
                 if f" {expansion} " in title_bigrams:
                     score += EXPANSION_PHRASE_BOOST * BONUS_SCALE
@@ -344,6 +363,11 @@ class EmbeddedBackend:
         ]
 
 
+def _key(source_json: str) -> tuple[str, int]:
+    source = json.loads(source_json)
+    return source["kind"], int(source["object_id"])
+
+
 def _changes(rows: Iterable[IndexChange]) -> dict[str, set[int]]:
     changes: dict[str, set[int]] = {}
     for row in rows:
@@ -386,6 +410,8 @@ def _passes_gate(
         if held >= _bigrams_required(len(analysed.bigrams)):
             return True
     if set(analysed.codes) & set(source.get("codes", [])):
+        return True
+    if analysed.pinyin_key and analysed.pinyin_key in source.get("suggest_keys", []):
         return True
     title_course = set(f"{text['title_words']} {text['course_words']}".split())
     return any(group and set(group) <= title_course for group in expansion_words)

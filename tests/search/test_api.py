@@ -184,3 +184,14 @@ def test_before_the_first_rebuild_search_answers_empty_not_an_error(api, db):
     suggestions = api.get("/api/v1/search/suggest", {"q": "kj"}).json()["suggestions"]
 
     assert (body["total"], body["items"], suggestions) == (0, [], [])
+
+
+@pytest.mark.parametrize("query", ["kuaiji", "kj", "KuaiJi"])
+def test_pinyin_and_initials_in_the_search_box_find_courses(api, indexed_network, query):
+    body = _search(api, q=query)
+
+    assert (body["items"][0]["kind"], body["items"][0]["id"]) == (
+        "course",
+        indexed_network.accounting.pk,
+    )
+    assert "会计秘密草稿课程" not in _titles(body)

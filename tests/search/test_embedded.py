@@ -81,3 +81,9 @@ def test_publishing_and_unpublishing_reach_the_embedded_index(
     with django_capture_on_commit_callbacks(execute=True):
         Resource.objects.get(pk=resource.pk).unpublish()
     assert _search(api, q="异常处理")["total"] == 0
+
+
+def test_pinyin_in_the_search_box(api, embedded):
+    for query in ("kuaiji", "kj"):
+        first = _search(api, q=query)["items"][0]
+        assert (first["kind"], first["id"]) == ("course", embedded.accounting.pk)

@@ -11,7 +11,7 @@ from cms.models import Resource
 from search import indexing
 from search.backends.elasticsearch import client
 from search.models import IndexChange
-from search.tasks import _enqueue_drain
+from search.tasks import _enqueue_drain, _superseded
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=False)]
 
@@ -276,3 +276,85 @@ def test_searches_during_a_rebuild_never_fail_empty_or_duplicate(indexed_network
     assert errors == []
     assert len(seen) > 10
     assert set(seen) == {(3, 0)}  # always all three hits, never a duplicate
+
+
+def test_view_restrictions_and_moves_under_a_private_page_remove_documents(
+    small_network, django_capture_on_commit_callbacks
+):
+    """S4: a restricted course, a restricted college subtree, a course moved
+    under a private page — their documents go; lifting a restriction brings
+    them back."""
+    from wagtail.models import Page, PageViewRestriction
+
+    net = small_network
+    indexing.rebuild()
+    english, java = f"course-{net.english.pk}", f"course-{net.java.pk}"
+    vocabulary = f"chapter-{net.chapters['vocabulary'].pk}"
+
+    def restrict(page: Page) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            PageViewRestriction.objects.create(
+                page=page, restriction_type=PageViewRestriction.PASSWORD, password="pw"
+            )
+
+    restrict(net.english)
+    assert {english, vocabulary}.isdisjoint(_indexed_ids())
+    assert _source(f"resource-{net.resources['vocabulary'].pk}")["codes"] == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        PageViewRestriction.objects.filter(page=net.english).delete()
+    assert {english, vocabulary} <= _indexed_ids()
+
+    restrict(Page.objects.get(pk=net.college_b.root_page_id))
+    assert java not in _indexed_ids()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        PageViewRestriction.objects.filter(page_id=net.college_b.root_page_id).delete()
+    assert java in _indexed_ids()
+    restrict(Page.objects.get(pk=net.college_a.root_page_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        Page.objects.get(pk=net.java.pk).move(
+            Page.objects.get(pk=net.college_a.root_page_id), pos="last-child"
+        )
+    assert java not in _indexed_ids()
+
+
+def test_a_slow_elasticsearch_is_never_on_a_saves_path(
+    small_network, django_capture_on_commit_callbacks, settings
+):
+    """S2: a server that accepts and never answers; saving and publishing makes
+    no connection to it. After commit the only search work is an enqueue."""
+    import socket
+
+    from search.tasks import index_pending_task
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.setblocking(False)
+    settings.ELASTICSEARCH_URL = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            services.resource_create(
+                institution=small_network.college_a, title="慢服务器", resource_type="document"
+            )
+        try:
+            listener.accept()
+            connected = True
+        except BlockingIOError:
+            connected = False
+    finally:
+        listener.close()
+
+    assert connected is False
+    search_callbacks = [c for c in callbacks if c.__module__.startswith("search.")]
+    assert _enqueue_drain in search_callbacks
+    assert set(search_callbacks) <= {_enqueue_drain, _superseded}
+    # The worker side: transport errors retry with jittered backoff, bounded
+    # below the broker's visibility timeout.
+    assert index_pending_task.retry_backoff is True
+    assert index_pending_task.retry_jitter is True
+    assert (
+        index_pending_task.retry_backoff_max
+        <= settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    )

@@ -33,7 +33,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _printable(value: str) -> str:
-    # A regex ``pattern`` alone let NUL through pydantic's matcher; say it in code.
+    # In code rather than one regex: "no control character, and not blank" as
+    # a single pattern is easy to get wrong (\S also matches NUL).
     if CONTROL_CHARACTERS.search(value):
         raise ValueError("control characters are not allowed")
     if not value.strip():
