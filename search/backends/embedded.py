@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,7 @@ class EmbeddedRebuildReport:
     documents: int
     seconds: float
     replayed: int = 0
-    dropped: list[str] | None = None
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def documents_per_second(self) -> float:

@@ -87,3 +87,17 @@ def test_pinyin_in_the_search_box(api, embedded):
     for query in ("kuaiji", "kj"):
         first = _search(api, q=query)["items"][0]
         assert (first["kind"], first["id"]) == ("course", embedded.accounting.pk)
+
+
+def test_the_rebuild_command_builds_the_embedded_file(settings, tmp_path, small_network):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.ELASTICSEARCH_URL = ""
+    settings.SEARCH_EMBEDDED_PATH = str(tmp_path / "search.sqlite3")
+    out = StringIO()
+
+    call_command("search_index", "rebuild", stdout=out)
+
+    assert out.getvalue().startswith(f"embedded: 10 documents into {tmp_path}")

@@ -358,3 +358,39 @@ def test_a_slow_elasticsearch_is_never_on_a_saves_path(
         index_pending_task.retry_backoff_max
         <= settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     )
+
+
+def test_the_commands_rebuild_and_reconcile_with_a_report(small_network):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("search_index", "rebuild", stdout=out)
+    assert out.getvalue().startswith("elasticsearch: 10 documents into test_search_content_v")
+
+    client().delete(index=indexing.alias_name(), id=f"course-{small_network.java.pk}")
+    out = StringIO()
+    call_command("search_index", "reconcile", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "drift: 1 missing, 0 not public, 0 stale",
+        f"  missing course-{small_network.java.pk}",
+        "repaired: 3 indexed, 0 deleted",
+    ]
+
+
+def test_the_index_task_run_twice_changes_nothing_the_second_time(
+    small_network, django_capture_on_commit_callbacks
+):
+    """Delivered twice (C9): the second run finds nothing pending."""
+    from search.tasks import index_pending_task
+
+    first = index_pending_task.apply().get()
+    doc_id = f"resource-{small_network.resources['elements'].pk}"
+    version = client().get(index=indexing.alias_name(), id=doc_id)["_version"]
+
+    second = index_pending_task.apply().get()
+
+    assert first > 0
+    assert second == 0
+    assert client().get(index=indexing.alias_name(), id=doc_id)["_version"] == version
