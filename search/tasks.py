@@ -45,7 +45,10 @@ def index_pending_task(self: Any) -> int:
 
 def _enqueue_drain() -> None:
     try:
-        index_pending_task.delay()
+        # No publish retries: with the broker down, a web request would wait
+        # for them (~5 s with the settings' policy) after its commit. The
+        # outbox keeps the work and the beat drain picks it up.
+        index_pending_task.apply_async(retry=False)
     except Exception:
         # The broker is down: the save has committed and its outbox rows wait;
         # the next enqueue or `search_index drain` (beat) picks them up.
