@@ -14,6 +14,21 @@ from cms.api import response_cache
 from cms.models import Institution
 
 
+@pytest.fixture(scope="session")
+def committed_db(django_db_setup, django_db_blocker):
+    """The test database, for rows committed so that another process (a
+    server, a worker) sees them. pytest-django creates it only when some
+    collected test is marked for the database; a run of just such tests would
+    otherwise write to the database DATABASE_URL names."""
+    from django.db import connection
+    from django.test.utils import setup_databases
+
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        with django_db_blocker.unblock():
+            setup_databases(verbosity=0, interactive=False, keepdb=True, aliases={"default"})
+    assert connection.settings_dict["NAME"].startswith("test_")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_api_responses():
     """Each test's rolled-back data must not be answered from the cache of an
