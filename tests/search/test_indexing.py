@@ -394,3 +394,21 @@ def test_the_index_task_run_twice_changes_nothing_the_second_time(
     assert first > 0
     assert second == 0
     assert client().get(index=indexing.alias_name(), id=doc_id)["_version"] == version
+
+
+def test_deleting_a_course_removes_it_its_chapters_and_its_link_from_resources(
+    small_network, django_capture_on_commit_callbacks
+):
+    from wagtail.models import Page
+
+    net = small_network
+    indexing.rebuild()
+    java_basics = f"resource-{net.resources['java_basics'].pk}"
+    assert _source(java_basics)["codes"] == ["04747"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Page.objects.get(pk=net.java.pk).delete()
+
+    ids = _indexed_ids()
+    assert {f"course-{net.java.pk}", f"chapter-{net.chapters['java_basics'].pk}"}.isdisjoint(ids)
+    assert _source(java_basics)["codes"] == []
