@@ -48,8 +48,15 @@ def _pending(session: UploadSession) -> None:
         raise MediaRefused("upload_finalized", "This upload was already finalized.")
 
 
+def parts_open(session: UploadSession) -> str:
+    """Open the multipart upload when the session starts, so that clients
+    asking for part URLs in parallel all find the same one."""
+    return _upload_id(session)
+
+
 def _upload_id(session: UploadSession) -> str:
-    """The storage's multipart id for the session's key, opened on first use."""
+    """The storage's multipart id for the session's key; opened again if the
+    lifecycle rule aborted an old one (its parts are gone: the client resends)."""
     found = storage.multipart_open(session.key)
     if found:
         return str(found[0]["UploadId"])
@@ -100,6 +107,12 @@ def parts_complete(session: UploadSession) -> None:
             f"{len(missing)} of {part_count(session)} parts are missing (first: {missing[0]}).",
         )
     storage.multipart_complete(session.key, upload_id, part_count(session))
+
+
+def parts_discard(session: UploadSession) -> None:
+    """Abort the session's open multipart upload (the file came by POST)."""
+    for upload in storage.multipart_open(session.key):
+        storage.multipart_abort(session.key, upload["UploadId"])
 
 
 def parts_state(session: UploadSession) -> dict[str, Any]:

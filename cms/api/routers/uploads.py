@@ -135,8 +135,11 @@ def upload_start(request: HttpRequest, body: UploadStart) -> HttpResponse:
             size_bytes=body.size_bytes,
             content_type=body.content_type,
         )
+        multipart.parts_open(ticket.session)
     except MediaRefused as error:
         raise _refused(error) from error
+    except storage.TRANSIENT_ERRORS as error:
+        raise ApiProblem(503, "Storage unavailable", "Try again in a moment.") from error
     data = _upload_out(ticket.session, {"url": ticket.url, "fields": ticket.fields})
     response = json_response(request, data, cache_control=PRIVATE_CACHE_CONTROL)
     response.status_code = 201
@@ -180,6 +183,8 @@ def upload_complete(request: HttpRequest, upload_id: Path[uuid.UUID]) -> HttpRes
     try:
         if multipart.parts_done(session):
             multipart.parts_complete(session)
+        else:  # sent as one POST: the multipart upload opened at start is unused
+            multipart.parts_discard(session)
         asset = upload_finalize(session_id=session.pk, institution_id=session.institution_id)
     except MediaRefused as error:
         raise _refused(error) from error

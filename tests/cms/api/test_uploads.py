@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from media_pipeline.models import AssetStatus, MediaAsset, UploadSession
+from tests.media_pipeline import samples
 
 pytestmark = pytest.mark.services
 
@@ -35,6 +37,11 @@ def big_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     data = path.read_bytes()
     assert PART < len(data) < 2 * PART
     return data
+
+
+@pytest.fixture(scope="module")
+def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return samples.lecture_clip(tmp_path_factory.mktemp("upload-small") / "small.mp4", seconds=2)
 
 
 @pytest.fixture(autouse=True)
@@ -151,3 +158,39 @@ def test_declared_size_and_type_are_checked_before_any_url_is_issued(
 
     assert response.status_code == 422
     assert response.json()["type"].endswith(kind)
+
+
+def _form_post(url: str, fields: dict[str, str], data: bytes) -> int:
+    boundary = "wanxue-test-boundary"
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    )
+    body += (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n'
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
+
+
+def test_a_small_file_may_come_as_one_post_instead(client_for, editor_a, small_clip):
+    from media_pipeline import storage
+
+    client = client_for(editor_a)
+    data = small_clip.read_bytes()
+    upload = _start(client, data)
+
+    assert _form_post(upload["post"]["url"], upload["post"]["fields"], data) == 204
+    done = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+
+    assert done.status_code == 201, done.content
+    assert MediaAsset.objects.get(pk=done.json()["asset_id"]).status == AssetStatus.QUEUED
+    key = UploadSession.objects.get(pk=upload["id"]).key
+    assert storage.multipart_open(key) == []  # the unused multipart upload is gone
