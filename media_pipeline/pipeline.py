@@ -13,6 +13,7 @@ import logging
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.storage import default_storage
@@ -135,6 +136,12 @@ def _master_publish(asset: MediaAsset) -> None:
     )
 
 
+def _advance(asset_id: int, holder: str, to: str, **fields: Any) -> None:
+    """The next state, or stop: a refused move means the lease is gone."""
+    if not asset_transition(asset_id, to=to, holder=holder, **fields):
+        raise LeaseLost(f"asset {asset_id}: cannot move to {to}; no longer ours")
+
+
 class _Progress:
     """Heartbeat + progress at most every HEARTBEAT_SECONDS from the poll loop."""
 
@@ -175,9 +182,7 @@ def asset_process(
             source_fetch(asset, source)
             probe = source_validate(source, limits)
             _probe_record(asset_id, probe)
-            asset_transition(
-                asset_id, to=AssetStatus.TRANSCODING, holder=holder, ladder=profile.name
-            )
+            _advance(asset_id, holder, AssetStatus.TRANSCODING, ladder=profile.name)
             todo = _renditions_plan(asset, probe, profile)
             outdir = work / "out"
             ladder_transcode(
@@ -191,18 +196,16 @@ def asset_process(
                 # Stills are cheap next to the ladder; always redo them with it.
                 with_stills=True,
             )
-            asset_transition(
-                asset_id, to=AssetStatus.UPLOADING, holder=holder, progress_percent=100
-            )
+            _advance(asset_id, holder, AssetStatus.UPLOADING, progress_percent=100)
             for planned in todo:
                 _rendition_upload(claim, asset, planned, outdir)
             thumbnail_count = _stills_upload(asset, outdir)
             asset_heartbeat(claim)
             _master_publish(asset)  # last: the commit point readers see
-            asset_transition(
+            _advance(
                 asset_id,
-                to=AssetStatus.READY,
-                holder=holder,
+                holder,
+                AssetStatus.READY,
                 hls_prefix=hls_prefix(asset),
                 thumbnail_count=thumbnail_count,
             )

@@ -224,3 +224,21 @@ def test_soft_time_limit_kills_ffmpeg_cleans_up_and_fails_with_timeout(
     with pytest.raises(ProcessLookupError):
         os.killpg(groups[-1], 0)  # the transcode's process group is gone
     assert workspaces and not workspaces[0].exists()
+
+
+def test_cancel_while_probing_stops_before_transcoding(
+    college_a, clip_small: Path, clean_outputs: list[MediaAsset], monkeypatch
+) -> None:
+    asset = _stored(college_a, clip_small, clean_outputs)
+    real_run = runner.run
+
+    def cancelling_run(argv, **kwargs):  # the editor clicks Cancel during the probe
+        services.asset_cancel(asset)
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(runner, "run", cancelling_run)
+    pipeline.asset_process(asset.pk, holder=states.holder_new())
+    asset.refresh_from_db()
+    assert (asset.status, asset.failure_code) == (AssetStatus.FAILED, "cancelled")
+    assert not AssetEvent.objects.filter(asset=asset, to_status="transcoding").exists()
+    assert storage.object_keys(pipeline.hls_prefix(asset)) == []
