@@ -53,18 +53,23 @@ def storage_cleanup(*, dry_run: bool = True, age: timedelta = ORPHAN_AGE) -> Cle
     now = timezone.now()
     report = CleanupReport(dry_run=dry_run)
 
-    for upload in storage.multipart_uploads():
-        key = upload["Key"]
-        if key.startswith(("uploads/", "media/")) and _old(upload["Initiated"], now, age):
-            report.multipart_aborted.append(key)
-            if not dry_run:
-                storage.multipart_abort(key, upload["UploadId"])
-
+    # A resumable upload (media_pipeline/multipart.py) may take longer than
+    # ``age``: its session, while pending and unexpired, protects its parts.
     pending = set(
         UploadSession.objects.filter(
             status=UploadStatus.PENDING, expires_at__gt=now - age
         ).values_list("key", flat=True)
     )
+    for upload in storage.multipart_uploads():
+        key = upload["Key"]
+        if (
+            key.startswith(("uploads/", "media/"))
+            and key not in pending
+            and _old(upload["Initiated"], now, age)
+        ):
+            report.multipart_aborted.append(key)
+            if not dry_run:
+                storage.multipart_abort(key, upload["UploadId"])
     for item in storage.objects_listed("uploads/"):
         if item["Key"] not in pending and _old(item["LastModified"], now, age):
             report.uploads_deleted.append(item["Key"])

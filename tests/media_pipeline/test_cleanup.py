@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from media_pipeline import cleanup, pipeline, storage
+from media_pipeline import cleanup, pipeline, storage, uploads
 from media_pipeline.models import MediaAsset
 from tests.media_pipeline.factories import asset_stored
 from tests.media_pipeline.worker import ThrowawayMinio
@@ -72,3 +72,18 @@ def test_asset_whose_source_vanished_is_flagged_not_deleted(
     report = cleanup.storage_cleanup(dry_run=False, age=NOW)
     assert report.assets_missing_source == [asset.pk]
     assert MediaAsset.objects.filter(pk=asset.pk).exists()
+
+
+def test_a_pending_resumable_upload_keeps_its_multipart_upload(
+    own_minio: ThrowawayMinio, college_a, clip_small: Path
+) -> None:
+    ticket = uploads.upload_session_create(
+        institution_id=college_a.pk,
+        filename="long.mp4",
+        size_bytes=clip_small.stat().st_size,
+        content_type="video/mp4",
+    )
+    storage.s3_client().create_multipart_upload(Bucket="wanxue-media", Key=ticket.session.key)
+    report = cleanup.storage_cleanup(dry_run=False, age=NOW)
+    assert report.multipart_aborted == []
+    assert [u["Key"] for u in storage.multipart_uploads()] == [ticket.session.key]
