@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -81,14 +82,56 @@ def _renditions_plan(
     return [rendition for rendition in plan if rendition.name not in stored]
 
 
+class SegmentUploader:
+    """Uploads finished segments while ffmpeg is still writing later ones, so
+    the upload mostly overlaps the transcode instead of following it.
+
+    A segment is finished once a later one exists in its rendition directory
+    (ffmpeg writes them in order); the last ones go up in ``finish`` after
+    ffmpeg exited 0. Playlists are never uploaded here: a rendition playlist
+    follows all of its segments, and the master follows everything.
+    """
+
+    def __init__(self, asset: MediaAsset, outdir: Path, plan: list[ladder.PlannedRendition]):
+        self.prefix = hls_prefix(asset)
+        self.directories = [outdir / rendition.name for rendition in plan]
+        self.client = storage.s3_client()
+        self.pool = ThreadPoolExecutor(max_workers=storage.UPLOAD_THREADS)
+        self.sent: set[Path] = set()
+        self.futures: list[Future[None]] = []
+
+    def _submit(self, segments: list[Path]) -> None:
+        for segment in segments:
+            if segment not in self.sent:
+                self.sent.add(segment)
+                key = f"{self.prefix}{segment.parent.name}/{segment.name}"
+                self.futures.append(
+                    self.pool.submit(storage.object_put, segment, key, client=self.client)
+                )
+
+    def poll(self) -> None:
+        for directory in self.directories:
+            self._submit(sorted(directory.glob("seg_*.ts"))[:-1])
+
+    def finish(self) -> None:
+        """Upload what is left and wait; the first storage error is raised."""
+        for directory in self.directories:
+            self._submit(sorted(directory.glob("seg_*.ts")))
+        for future in self.futures:
+            future.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _rendition_upload(
     claim: Claim, asset: MediaAsset, planned: ladder.PlannedRendition, outdir: Path
 ) -> None:
+    """Record a rendition whose segments SegmentUploader stored: its playlist
+    goes up after them, then the row says "uploaded"."""
     directory = outdir / planned.name
     measured = hls.rendition_measure(directory, planned.kind)
     prefix = f"{hls_prefix(asset)}{planned.name}/"
-    # Segments first, the rendition playlist after them.
-    storage.objects_put([(directory / name, prefix + name) for name in measured.segments])
     storage.object_put(directory / "index.m3u8", prefix + "index.m3u8")
     asset_heartbeat(claim)  # still ours? then record the rendition as stored
     Rendition.objects.filter(asset=asset, name=planned.name).update(
@@ -185,18 +228,24 @@ def asset_process(
             _advance(asset_id, holder, AssetStatus.TRANSCODING, ladder=profile.name)
             todo = _renditions_plan(asset, probe, profile)
             outdir = work / "out"
-            ladder_transcode(
-                source=source,
-                probe=probe,
-                plan=todo,
-                profile=profile,
-                limits=limits,
-                outdir=outdir,
-                on_progress=_Progress(claim),
-                # Stills are cheap next to the ladder; always redo them with it.
-                with_stills=True,
-            )
-            _advance(asset_id, holder, AssetStatus.UPLOADING, progress_percent=100)
+            uploader = SegmentUploader(asset, outdir, todo)
+            try:
+                ladder_transcode(
+                    source=source,
+                    probe=probe,
+                    plan=todo,
+                    profile=profile,
+                    limits=limits,
+                    outdir=outdir,
+                    on_progress=_Progress(claim),
+                    on_poll=uploader.poll,
+                    # Stills are cheap next to the ladder; always redo them with it.
+                    with_stills=True,
+                )
+                _advance(asset_id, holder, AssetStatus.UPLOADING, progress_percent=100)
+                uploader.finish()
+            finally:
+                uploader.close()
             for planned in todo:
                 _rendition_upload(claim, asset, planned, outdir)
             thumbnail_count = _stills_upload(asset, outdir)

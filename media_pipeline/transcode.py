@@ -59,6 +59,7 @@ def ladder_transcode(
     limits: MediaLimits,
     outdir: Path,
     on_progress: ProgressCallback | None = None,
+    on_poll: Callable[[], None] | None = None,
     with_stills: bool = True,
 ) -> LadderOutput:
     """Transcode ``source`` into ``outdir/<rendition>/`` or raise MediaFailed."""
@@ -85,6 +86,8 @@ def ladder_transcode(
     started = time.monotonic()
 
     def report() -> None:
+        if on_poll is not None:
+            on_poll()
         if on_progress is None:
             return
         done = progress_seconds(progress_file)

@@ -242,3 +242,28 @@ def test_cancel_while_probing_stops_before_transcoding(
     assert (asset.status, asset.failure_code) == (AssetStatus.FAILED, "cancelled")
     assert not AssetEvent.objects.filter(asset=asset, to_status="transcoding").exists()
     assert storage.object_keys(pipeline.hls_prefix(asset)) == []
+
+
+def test_segments_go_up_while_ffmpeg_still_writes_the_next_one(
+    college_a, clip_small: Path, clean_outputs: list[MediaAsset], tmp_path: Path
+) -> None:
+    """The upload overlaps the transcode; a segment is only sent once a later
+    one exists (ffmpeg writes them in order), the rest after ffmpeg exits."""
+    asset = _stored(college_a, clip_small, clean_outputs)
+    plan = [pipeline.ladder.PlannedRendition("360p", "video", 640, 360, 800)]
+    directory = tmp_path / "out" / "360p"
+    directory.mkdir(parents=True)
+    for number in range(3):
+        (directory / f"seg_{number:05d}.ts").write_bytes(b"G" * 188)
+    (directory / "seg_00003.ts.tmp").write_bytes(b"G")  # still being written
+    uploader = pipeline.SegmentUploader(asset, tmp_path / "out", plan)
+    try:
+        uploader.poll()
+        for future in uploader.futures:
+            future.result()
+        prefix = f"{pipeline.hls_prefix(asset)}360p/"
+        assert storage.object_keys(prefix) == [f"{prefix}seg_00000.ts", f"{prefix}seg_00001.ts"]
+        uploader.finish()
+        assert len(storage.object_keys(prefix)) == 3
+    finally:
+        uploader.close()
