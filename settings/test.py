@@ -16,3 +16,6 @@ if not env("DATABASE_URL").startswith(("postgres://", "postgresql://")):
 # Test runs with different databases share one Redis: keep their cached API
 # responses and rate counts apart.
 CACHES["default"]["KEY_PREFIX"] = "test-" + DATABASES["default"]["NAME"]
+# Tests never read or write a developer's search index (wanxue_content), and
+# two runs on different databases never share one.
+SEARCH_INDEX_PREFIX = "test_" + DATABASES["default"]["NAME"].lower() + "_"
