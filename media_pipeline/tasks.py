@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 
 from media_pipeline import cleanup, outbox, pipeline, runner, services, storage
@@ -84,3 +85,10 @@ def storage_cleanup_task() -> dict[str, int]:
     # Reports only, until operators set MEDIA_CLEANUP_DELETE=1 after reading
     # a few dry-run reports (the WARNING log line carries the counts).
     return cleanup.storage_cleanup(dry_run=not settings.MEDIA_CLEANUP_DELETE).counts()
+
+
+@worker_ready.connect
+def workspaces_clean_at_start(**kwargs: Any) -> int:
+    """A worker killed with -9 leaves its workspace behind; clean this host's
+    old ones whenever a worker starts (transcode-only hosts never run the sweeper)."""
+    return runner.workspaces_stale_remove(settings.MEDIA_TRANSCODE_TIME_LIMIT + 600)

@@ -107,4 +107,6 @@ def ladder_transcode(
     )
     if result.returncode != 0:
         raise runner.failure_for(result)
+    # A short job can end between two polls: report ffmpeg's final block too.
+    report()
     return LadderOutput(outdir=outdir, result=result)

@@ -293,7 +293,8 @@ MEDIA_MAX_RETRIES = 5
 # A delivery whose worker died counts as an attempt; the third loss fails the
 # asset ("worker lost ×3") instead of looping forever (RELIABILITY.md C2).
 MEDIA_MAX_ATTEMPTS = 3
-# ffmpeg rlimits: address space (x264 at 1080p x 4 rungs peaks near 1.5 GiB),
+# ffmpeg rlimits: address space (the 1080p four-rung ladder of bench/video.py runs
+# inside 4 GiB; 512 MiB already fails x264 at 180p, test_validation.py M13),
 # CPU seconds, bytes per file, and the whole output directory (polled).
 MEDIA_FFMPEG_MEMORY_BYTES = int(env("MEDIA_FFMPEG_MEMORY_BYTES", str(4 * 1024**3)))
 MEDIA_FFMPEG_CPU_SECONDS = 4 * 4800

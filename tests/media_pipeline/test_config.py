@@ -42,3 +42,19 @@ def test_only_json_is_accepted() -> None:
     """C14: a pickle message is never deserialised."""
     assert app.conf.accept_content == ["json"]
     assert app.conf.task_serializer == "json"
+
+
+def test_a_starting_worker_removes_only_old_workspaces(tmp_path, monkeypatch) -> None:
+    import os
+    import tempfile
+
+    from media_pipeline.tasks import workspaces_clean_at_start
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old, fresh = tmp_path / "wanxue-media-old", tmp_path / "wanxue-media-fresh"
+    old.mkdir()
+    fresh.mkdir()
+    long_ago = os.path.getmtime(old) - settings.MEDIA_TRANSCODE_TIME_LIMIT - 3600
+    os.utime(old, (long_ago, long_ago))
+    assert workspaces_clean_at_start() == 1
+    assert (old.exists(), fresh.exists()) == (False, True)
