@@ -256,14 +256,14 @@ def main() -> None:
     print(f"\noutline: course {course_id}, {chapters} chapters, {resources} resources")
     print(f"{'scenario':<34} {'p50 ms':>8} {'p95 ms':>8} {'req/s c=8':>10}")
     for name, numbers in results.items():
-        p50, p95, rps = numbers["p50_ms"], numbers["p95_ms"], numbers["rps_c8"]
-        print(f"{name:<34} {p50:8.1f} {p95:8.1f} {rps:10.1f}")
+        p50, p95, rate = numbers["p50_ms"], numbers["p95_ms"], numbers["rps_c8"]
+        print(f"{name:<34} {p50:8.1f} {p95:8.1f} {rate:10.1f}")
 
     def rps(name: str) -> float:
         return results[name]["rps_c8"]
 
     v2_list, v2_outline = rps("v2 chapter pages ×50"), rps("v2 outline (2 calls)")
-    ratios = {}
+    ratios: dict[str, float] = {}
     for label in ("uncached", "cached"):
         ratios |= {
             f"list: v1 resources ×50 {label} / v2 chapter pages ×50": rps(

@@ -54,7 +54,7 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(chromium):  # type: ignore[no-untyped-def]
+def page(chromium):
     context = chromium.new_context()
     yield context.new_page()
     context.close()
@@ -142,14 +142,14 @@ def _remove(code: str) -> None:
 
 
 @pytest.fixture
-def editor(college, django_db_blocker):  # type: ignore[no-untyped-def]
+def editor(college, django_db_blocker):
     with django_db_blocker.unblock():
         user = get_user_model().objects.create_user("browser_editor", password=PASSWORD)
         user.groups.add(college.editors_group)
     return user
 
 
-def log_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+def log_in(page, base: str, username: str) -> None:
     page.goto(f"{base}/admin/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)

@@ -32,9 +32,11 @@ def _create(admin_client, name="皖自学小程序", rate=600) -> str:
     )
     assert response.status_code == 200, response.content[:500]
     assert "no-store" in response["Cache-Control"]
-    return re.search(
+    shown = re.search(
         r'id="api-key-secret" type="text" readonly value="([^"]+)"', response.content.decode()
-    )[1]
+    )
+    assert shown is not None, "the new key is shown once"
+    return shown[1]
 
 
 def _call(raw_key: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -60,12 +61,12 @@ class SmallNetwork:
     resources: dict[str, Resource]
 
 
-def _resource(institution: Institution, title: str, kind: str, **fields: object) -> Resource:
+def _resource(institution: Institution, title: str, kind: str, **fields: Any) -> Resource:
     resource = services.resource_create(
         institution=institution,
         title=title,
         resource_type=kind,
-        summary=fields.pop("summary", f"{title}的学习材料。"),  # type: ignore[arg-type]
+        summary=fields.pop("summary", f"{title}的学习材料。"),
         **fields,
     )
     # Publishing works on a copy (the revision's object): read the row again.

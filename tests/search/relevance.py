@@ -8,7 +8,7 @@ looking for a chapter topic is served by its notes or video as well).
 
 Scored as success@5 (a hit in the first five) and MRR (mean of 1 / rank of
 the first hit). Shared by the test (tests/search/test_relevance.py) and the
-benchmark (bench/search.py), which also scores a plain multi_match baseline.
+benchmark (bench/search_api.py), which also scores a plain multi_match baseline.
 """
 
 from __future__ import annotations

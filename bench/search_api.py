@@ -15,7 +15,7 @@ In one run, on a database holding the demo network (``load_demo``):
 Prints ratios against the baseline; nothing here asserts a time (DESIGN.md).
 
     scripts/services up && eval "$(scripts/services env)"
-    DATABASE_URL=${DATABASE_URL%/*}/wanxue_search_bench .venv/bin/python bench/search.py
+    DATABASE_URL=${DATABASE_URL%/*}/wanxue_search_bench .venv/bin/python bench/search_api.py
 """
 
 from __future__ import annotations
