@@ -44,7 +44,34 @@ own_queue = pytest.fixture(_private_queue)
 
 
 @pytest.fixture(scope="module")
-def worker(queue: str, django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
+def committed_database(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The pytest database, for committed rows a worker process can see.
+
+    pytest-django sets the test database up only when some selected test is
+    marked django_db; these tests are not (a transactional test's flush would
+    empty the database for every later test), so when they run alone the
+    database is set up here the way pytest-django does it.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    if connection.settings_dict["NAME"].startswith("test_"):
+        yield
+        return
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=0,
+            interactive=False,
+            keepdb=True,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0, keepdb=True)
+
+
+@pytest.fixture(scope="module")
+def worker(queue: str, committed_database, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     started = Worker(queue, log, concurrency=2)
     yield started
@@ -52,7 +79,7 @@ def worker(queue: str, django_db_setup, django_db_blocker, tmp_path_factory) -> 
 
 
 @pytest.fixture
-def college(django_db_setup, django_db_blocker) -> Iterator[Institution]:
+def college(committed_database, django_db_blocker) -> Iterator[Institution]:
     """Committed rows the worker can see, removed again afterwards.
 
     Not a transactional test: its flush would empty the whole test database,
@@ -206,3 +233,19 @@ def test_minio_down_during_upload_retries_and_is_never_ready_with_missing_media(
                     assert playlist_key.rsplit("/", 1)[0] + "/" + segment in stored
     finally:
         worker.stop()
+
+
+def test_a_pickle_message_is_refused_and_never_executed(
+    worker: Worker, college, clip_small: Path
+) -> None:
+    """C14 against the real worker: accept_content is json only."""
+    asset = _asset(college, clip_small)
+    MediaAsset.objects.filter(pk=asset.pk).update(status=AssetStatus.QUEUED)
+    app.send_task(services.TRANSCODE_TASK, args=[asset.pk], serializer="pickle")
+    wait_until(
+        lambda: b"application/x-python-serialize" in worker.log.read_bytes(),
+        30,
+        what="the worker to refuse the pickle message",
+    )
+    assert _refreshed(asset).attempts == 0
+    assert not AssetEvent.objects.filter(asset=asset).exists()
