@@ -129,7 +129,7 @@ def main() -> None:
     probe = source_validate(clip, limits)
     profile = ladder.DEFAULT_LADDER
     plan = ladder.ladder_plan(profile, probe)
-    common = {
+    common: dict[str, Any] = {
         "source": clip,
         "demuxer": probe.demuxer,
         "width": probe.width,

@@ -60,7 +60,7 @@ def test_cleanup_reports_in_dry_run_then_removes_only_orphans(
     for key in (stale_output, deleted_asset_output, orphan_source, orphan_upload):
         assert storage.object_size(key) is None
     assert storage.object_size(own_output) == 1  # the asset's own prefix stays
-    assert storage.object_size(asset.source.name) == clip_small.stat().st_size
+    assert storage.object_size(str(asset.source.name)) == clip_small.stat().st_size
     assert storage.multipart_uploads() == []
 
 
@@ -68,7 +68,7 @@ def test_asset_whose_source_vanished_is_flagged_not_deleted(
     own_minio: ThrowawayMinio, college_a, clip_small: Path
 ) -> None:
     asset = asset_stored(college_a.pk, clip_small)
-    storage.object_delete(asset.source.name)
+    storage.object_delete(str(asset.source.name))
     report = cleanup.storage_cleanup(dry_run=False, age=NOW)
     assert report.assets_missing_source == [asset.pk]
     assert MediaAsset.objects.filter(pk=asset.pk).exists()

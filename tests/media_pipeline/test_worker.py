@@ -62,7 +62,7 @@ def committed_database(django_db_setup, django_db_blocker) -> Iterator[None]:
             verbosity=0,
             interactive=False,
             keepdb=True,
-            aliases={"default"},
+            aliases={"default"},  # type: ignore[arg-type]  # Django takes a set; the stubs say Mapping
             serialized_aliases=set(),
         )
     yield

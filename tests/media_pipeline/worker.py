@@ -38,7 +38,7 @@ def test_database_url() -> str:
     )
 
 
-def wait_until(condition, timeout: float, interval: float = 0.2, what: str = "condition"):  # type: ignore[no-untyped-def]
+def wait_until(condition, timeout: float, interval: float = 0.2, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
