@@ -46,6 +46,27 @@ class ResourceForm(WagtailAdminModelForm):
         if owners is not None and self.instance._state.adding and owners.count() == 1:
             self.fields["institution"].initial = owners.get().pk
 
+    def clean(self):
+        cleaned = super().clean()
+        # Saving a draft with a video still transcoding is fine; publishing is not.
+        if "action-publish" in self.data and (asset := cleaned.get("media_asset")) is not None:
+            reason = media_not_ready_reason(asset)
+            if reason:
+                self.add_error("media_asset", reason)
+        return cleaned
+
+
+def media_not_ready_reason(asset) -> str | None:
+    """Why a resource using ``asset`` may not be published yet, or None."""
+    from media_pipeline.selectors import asset_is_playable
+
+    if asset_is_playable(asset):
+        return None
+    state = asset.get_status_display()
+    if asset.status == "failed":
+        return f"The video failed ({asset.failure_message or asset.failure_code}); fix it first."
+    return f"The video is not playable yet ({state}). Save a draft and publish when it is ready."
+
 
 class Resource(
     WorkflowMixin,
@@ -135,6 +156,16 @@ class Resource(
             isinstance(point, str) for point in self.knowledge_points
         ):
             raise ValidationError({"knowledge_points": "Give a list of topic names."})
+
+    def publish(self, revision, *args, **kwargs):
+        """Learners never get a resource whose video cannot play (issue #4):
+        every publish path (admin, workflow, API, shell) comes through here."""
+        content = revision.as_object()
+        if content.media_asset_id is not None:
+            reason = media_not_ready_reason(content.media_asset)
+            if reason:
+                raise ValidationError({"media_asset": reason})
+        return super().publish(revision, *args, **kwargs)
 
     def get_preview_template(self, request, mode_name):
         return "cms/resource_preview.html"

@@ -45,6 +45,14 @@ def _video(make_resource, asset: MediaAsset, *, publish: bool = True) -> Resourc
     return make_resource(resource_type=ResourceType.VIDEO, media_asset=asset, publish=publish)
 
 
+def _published_video_being_transcoded(make_resource, asset: MediaAsset) -> Resource:
+    """A published video whose asset is (again) in the pipeline, e.g. a new
+    ladder: publishing itself waits for a playable video."""
+    resource = make_resource(resource_type=ResourceType.VIDEO)
+    Resource.objects.filter(pk=resource.pk).update(media_asset=asset)
+    return resource
+
+
 def _fetch(url: str) -> tuple[int, str, bytes]:
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, response.headers["Content-Type"], response.read()
@@ -112,7 +120,7 @@ def test_media_in_a_resource_has_stable_urls_so_its_etag_holds(
 
 def test_before_it_is_ready_the_manifest_shows_progress_and_no_urls(api, make_resource, asset):
     services.asset_submit(asset)
-    resource = _video(make_resource, asset)
+    resource = _published_video_being_transcoded(make_resource, asset)
 
     manifest = api.get(f"/api/v1/resources/{resource.pk}/media").json()
 
@@ -133,7 +141,7 @@ def test_a_malformed_rendition_name_is_400_not_a_lookup(api, rendition):
 
 def test_a_cached_resource_shows_its_video_ready_as_soon_as_it_is(api, make_resource, asset):
     services.asset_submit(asset)
-    resource = _video(make_resource, asset)
+    resource = _published_video_being_transcoded(make_resource, asset)
     url = f"/api/v1/resources/{resource.pk}"
     assert api.get(url).json()["media"]["status"] == "queued"  # now in the response cache
 
