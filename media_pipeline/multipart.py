@@ -9,8 +9,9 @@ device resumes with exactly the missing parts. Completing assembles the
 object; ``uploads.upload_finalize`` then judges it like any other upload
 (size, ffprobe validation, content hash), so both paths share one gate.
 
-Storage remembers the multipart upload's id by key, so no column holds it;
-an abandoned one is aborted by the bucket's lifecycle rule for ``uploads/``.
+Storage remembers the multipart upload's id by key, so no column holds it.
+An abandoned one is aborted by ``cleanup.storage_cleanup`` (MinIO accepts the
+lifecycle rule's AbortIncompleteMultipartUpload but does not apply it).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def parts_open(session: UploadSession) -> str:
 
 def _upload_id(session: UploadSession) -> str:
     """The storage's multipart id for the session's key; opened again if the
-    lifecycle rule aborted an old one (its parts are gone: the client resends)."""
+    cleanup aborted an old one (its parts are gone: the client resends)."""
     found = storage.multipart_open(session.key)
     if found:
         return str(found[0]["UploadId"])
