@@ -4,7 +4,6 @@ the resumable upload screen, then hls.js on the ladder the pipeline wrote
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,17 +22,7 @@ pytestmark = pytest.mark.services
 @pytest.fixture(scope="module")
 def noisy_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """~6 MB for 4 s (noise does not compress): two 5 MiB parts."""
-    path = tmp_path_factory.mktemp("browser") / "第二讲.mp4"
-    subprocess.run(
-        [
-            "ffmpeg", "-nostdin", "-v", "error",
-            "-f", "lavfi", "-i", "nullsrc=s=320x240:r=25,geq=lum='random(1)*255':cb=128:cr=128",
-            "-f", "lavfi", "-i", "sine=frequency=440",
-            "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path),
-        ],
-        check=True,
-    )  # fmt: skip
+    path = samples.noise_clip(tmp_path_factory.mktemp("browser") / "第二讲.mp4")
     assert path.stat().st_size > 5 * 1024**2
     return path
 

@@ -38,6 +38,18 @@ def lecture_clip(
     return path
 
 
+def noise_clip(path: Path, *, seconds: float = 4) -> Path:
+    """A valid clip of random pixels, which do not compress: ~1.5 MB per
+    second, so a short one still needs several 5 MiB upload parts."""
+    ffmpeg_run(
+        *("-f", "lavfi", "-i", "nullsrc=s=320x240:r=25,geq=lum='random(1)*255':cb=128:cr=128"),
+        *("-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds)),
+        *("-c:v", "libx264", "-preset", "ultrafast", "-crf", "12", "-pix_fmt", "yuv420p"),
+        *("-c:a", "aac", "-shortest", str(path)),
+    )
+    return path
+
+
 def hls_playlist_disguised(path: Path, target: str) -> Path:
     """M1/M3: an "mp4" that is an HLS playlist pointing at ``target``."""
     path.write_text(f"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\n{target}\n#EXT-X-ENDLIST\n")

@@ -5,7 +5,6 @@ RELIABILITY.md U5, U12, U15)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -22,19 +21,7 @@ PART = 5 * 1024**2  # S3's smallest part
 @pytest.fixture(scope="module")
 def big_clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A valid 4 s video of ~6 MB: two parts of 5 MiB."""
-    path = tmp_path_factory.mktemp("uploads") / "lecture.mp4"
-    subprocess.run(
-        [
-            "ffmpeg", "-nostdin", "-v", "error",
-            # Noise does not compress: a short clip still needs two parts.
-            "-f", "lavfi", "-i", "nullsrc=s=320x240:r=25,geq=lum='random(1)*255':cb=128:cr=128",
-            "-f", "lavfi", "-i", "sine=frequency=440",
-            "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path),
-        ],
-        check=True,
-    )  # fmt: skip
-    data = path.read_bytes()
+    data = samples.noise_clip(tmp_path_factory.mktemp("uploads") / "lecture.mp4").read_bytes()
     assert PART < len(data) < 2 * PART
     return data
 
