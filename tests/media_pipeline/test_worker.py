@@ -103,7 +103,10 @@ def college(committed_database, django_db_blocker) -> Iterator[Institution]:
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("long")
-    return samples.lecture_clip(directory / "long.mp4", seconds=24, width=960, height=540)
+    # Long enough that the transcode is still running when the test kills it,
+    # however fast the machine (24 s finished in 7 s on a quiet 2-core CI run,
+    # before a progress heartbeat was seen).
+    return samples.lecture_clip(directory / "long.mp4", seconds=90, width=960, height=540)
 
 
 def _asset(college, clip: Path) -> MediaAsset:
@@ -158,7 +161,7 @@ def test_kill_9_of_the_pool_child_mid_transcode_ends_ready_exactly_once(
     os.kill(child_pid, signal.SIGKILL)
     final = wait_until(
         lambda: (a := _refreshed(asset)).status in {AssetStatus.READY, AssetStatus.FAILED} and a,
-        120,
+        300,
         what="the asset to finish",
     )
     assert (final.status, final.attempts) == (AssetStatus.READY, 2)
