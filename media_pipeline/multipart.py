@@ -64,17 +64,24 @@ def _upload_id(session: UploadSession) -> str:
     return storage.multipart_create(session.key, content_type=session.content_type)
 
 
-def parts_done(session: UploadSession) -> list[int]:
-    """Parts stored whole; a short one (cut off mid-PUT) is sent again."""
+def _stored(session: UploadSession) -> tuple[str | None, dict[int, dict[str, Any]]]:
+    """The open multipart upload's id and its whole parts (a short one, cut
+    off mid-PUT, is left out: the client sends it again). One listing each."""
     found = storage.multipart_open(session.key)
     if not found:
-        return []
-    stored = storage.multipart_parts(session.key, found[0]["UploadId"])
-    return sorted(
-        number
-        for number, part in stored.items()
+        return None, {}
+    upload_id = str(found[0]["UploadId"])
+    whole = {
+        number: part
+        for number, part in storage.multipart_parts(session.key, upload_id).items()
         if number <= part_count(session) and part["Size"] == _part_size(session, number)
-    )
+    }
+    return upload_id, whole
+
+
+def parts_done(session: UploadSession) -> list[int]:
+    """Parts stored whole; the client sends the others."""
+    return sorted(_stored(session)[1])
 
 
 def part_urls(session: UploadSession, numbers: list[int]) -> dict[int, str]:
@@ -92,28 +99,29 @@ def part_urls(session: UploadSession, numbers: list[int]) -> dict[int, str]:
     }
 
 
-def parts_complete(session: UploadSession) -> None:
-    """Join the parts into the session's object (then call ``upload_finalize``)."""
+def parts_finish(session: UploadSession) -> None:
+    """Join the parts into the session's object, ready for ``upload_finalize``.
+
+    No parts at all means the file came as one POST: the multipart upload
+    opened at start is aborted. No open upload means an earlier call already
+    joined them (its answer was lost), or nothing was ever sent.
+    """
     _pending(session)
-    found = storage.multipart_open(session.key)
-    if not found:
-        if storage.object_size(session.key) is not None:
-            return  # completed by an earlier call whose answer was lost
-        raise MediaRefused("upload_missing", "Nothing was uploaded; start a new upload.")
-    upload_id = found[0]["UploadId"]
-    missing = sorted(set(range(1, part_count(session) + 1)) - set(parts_done(session)))
+    upload_id, whole = _stored(session)
+    if upload_id is None:
+        if storage.object_size(session.key) is None:
+            raise MediaRefused("upload_missing", "Nothing was uploaded; start a new upload.")
+        return
+    if not whole:
+        storage.multipart_abort(session.key, upload_id)
+        return
+    missing = sorted(set(range(1, part_count(session) + 1)) - set(whole))
     if missing:
         raise MediaRefused(
             "upload_incomplete",
             f"{len(missing)} of {part_count(session)} parts are missing (first: {missing[0]}).",
         )
-    storage.multipart_complete(session.key, upload_id, part_count(session))
-
-
-def parts_discard(session: UploadSession) -> None:
-    """Abort the session's open multipart upload (the file came by POST)."""
-    for upload in storage.multipart_open(session.key):
-        storage.multipart_abort(session.key, upload["UploadId"])
+    storage.multipart_complete(session.key, upload_id, whole)
 
 
 def parts_state(session: UploadSession) -> dict[str, Any]:

@@ -255,16 +255,15 @@ def multipart_parts(key: str, upload_id: str) -> dict[int, dict[str, Any]]:
     return parts
 
 
-def multipart_complete(key: str, upload_id: str, count: int) -> None:
-    parts = multipart_parts(key, upload_id)
+def multipart_complete(key: str, upload_id: str, parts: dict[int, dict[str, Any]]) -> None:
+    """Join ``parts`` (as listed by ``multipart_parts``) in number order."""
     s3_client().complete_multipart_upload(
         Bucket=settings.S3_BUCKET,
         Key=key,
         UploadId=upload_id,
         MultipartUpload={
             "Parts": [
-                {"PartNumber": number, "ETag": parts[number]["ETag"]}
-                for number in range(1, count + 1)
+                {"PartNumber": number, "ETag": parts[number]["ETag"]} for number in sorted(parts)
             ]
         },
     )

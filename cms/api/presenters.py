@@ -34,10 +34,7 @@ def institution_ref(institution: Institution) -> dict[str, Any]:
 
 
 def institution_out(institution: Institution) -> dict[str, Any]:
-    return {
-        "id": institution.pk,
-        "code": institution.code,
-        "name": institution.name,
+    return institution_ref(institution) | {
         "kind": institution.kind,
         "kind_label": institution.get_kind_display(),
     }

@@ -181,10 +181,7 @@ def upload_complete(request: HttpRequest, upload_id: Path[uuid.UUID]) -> HttpRes
     """Join the parts (if sent in parts), validate the video and queue its transcode."""
     session = _session(request, upload_id)
     try:
-        if multipart.parts_done(session):
-            multipart.parts_complete(session)
-        else:  # sent as one POST: the multipart upload opened at start is unused
-            multipart.parts_discard(session)
+        multipart.parts_finish(session)
         asset = upload_finalize(session_id=session.pk, institution_id=session.institution_id)
     except MediaRefused as error:
         raise _refused(error) from error
