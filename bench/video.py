@@ -180,7 +180,7 @@ def main() -> None:
             run(ffmpeg.transcode_argv(plan=plan, outdir=out(f"bare-{attempt}"), **common))
         bare_runs.append(bare)
         print(f"[{attempt}/{args.repeat}] pipeline: fetch, probe, transcode, upload, state …")
-        storage.objects_delete(pipeline.hls_prefix(asset))
+        storage.store().objects_delete(pipeline.hls_prefix(asset))
         asset.renditions.all().delete()
         MediaAsset.objects.filter(pk=asset.pk).update(status="pending", attempts=0)
         services.asset_submit(asset)

@@ -1,18 +1,16 @@
 from typing import Any
 
 from django.apps import AppConfig
-from django.conf import settings
 from django.db.models.signals import post_migrate
 
 
-def _bucket_ensure(**kwargs: Any) -> None:
+def _store_prepare(**kwargs: Any) -> None:
     # `migrate` is the one deploy step every environment runs (CI's fresh
-    # MinIO included), so the private media bucket exists before any upload.
-    if settings.S3_BUCKET:
-        from media_pipeline.storage import ensure_bucket, lifecycle_ensure
+    # MinIO included), so the private media bucket (or the quick start's
+    # directories) exists before any upload.
+    from media_pipeline.storage import store
 
-        ensure_bucket()
-        lifecycle_ensure()
+    store().prepare()
 
 
 class MediaPipelineConfig(AppConfig):
@@ -21,4 +19,4 @@ class MediaPipelineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        post_migrate.connect(_bucket_ensure, sender=self)
+        post_migrate.connect(_store_prepare, sender=self)

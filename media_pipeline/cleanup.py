@@ -60,7 +60,7 @@ def storage_cleanup(*, dry_run: bool = True, age: timedelta = ORPHAN_AGE) -> Cle
             status=UploadStatus.PENDING, expires_at__gt=now - age
         ).values_list("key", flat=True)
     )
-    for upload in storage.multipart_uploads():
+    for upload in storage.store().multipart_uploads():
         key = upload["Key"]
         if (
             key.startswith(("uploads/", "media/"))
@@ -69,8 +69,8 @@ def storage_cleanup(*, dry_run: bool = True, age: timedelta = ORPHAN_AGE) -> Cle
         ):
             report.multipart_aborted.append(key)
             if not dry_run:
-                storage.multipart_abort(key, upload["UploadId"])
-    for item in storage.objects_listed("uploads/"):
+                storage.store().multipart_abort(key, upload["UploadId"])
+    for item in storage.store().objects_listed("uploads/"):
         if item["Key"] not in pending and _old(item["LastModified"], now, age):
             report.uploads_deleted.append(item["Key"])
 
@@ -79,7 +79,7 @@ def storage_cleanup(*, dry_run: bool = True, age: timedelta = ORPHAN_AGE) -> Cle
         for pk, sha, source in MediaAsset.objects.values_list("pk", "sha256", "source")
     }
     known_shas = {sha for sha, _ in assets.values()}
-    for item in storage.objects_listed("media/"):
+    for item in storage.store().objects_listed("media/"):
         key = item["Key"]
         if not _old(item["LastModified"], now, age):
             continue  # an upload or a transcode may be writing it right now
@@ -96,10 +96,10 @@ def storage_cleanup(*, dry_run: bool = True, age: timedelta = ORPHAN_AGE) -> Cle
 
     if not dry_run:
         for key in report.uploads_deleted + report.sources_deleted + report.outputs_deleted:
-            storage.object_delete(key)
+            storage.store().object_delete(key)
 
     for pk, (_, source_name) in assets.items():
-        if source_name and storage.object_size(source_name) is None:
+        if source_name and storage.store().object_size(source_name) is None:
             report.assets_missing_source.append(pk)  # flagged, never deleted
     if any(report.counts().values()):
         logger.warning("storage cleanup (dry_run=%s): %s", dry_run, report.counts())

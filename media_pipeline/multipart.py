@@ -58,22 +58,22 @@ def parts_open(session: UploadSession) -> str:
 def _upload_id(session: UploadSession) -> str:
     """The storage's multipart id for the session's key; opened again if the
     cleanup aborted an old one (its parts are gone: the client resends)."""
-    found = storage.multipart_open(session.key)
+    found = storage.store().multipart_open(session.key)
     if found:
         return str(found[0]["UploadId"])
-    return storage.multipart_create(session.key, content_type=session.content_type)
+    return storage.store().multipart_create(session.key, content_type=session.content_type)
 
 
 def _stored(session: UploadSession) -> tuple[str | None, dict[int, dict[str, Any]]]:
     """The open multipart upload's id and its whole parts (a short one, cut
     off mid-PUT, is left out: the client sends it again). One listing each."""
-    found = storage.multipart_open(session.key)
+    found = storage.store().multipart_open(session.key)
     if not found:
         return None, {}
     upload_id = str(found[0]["UploadId"])
     whole = {
         number: part
-        for number, part in storage.multipart_parts(session.key, upload_id).items()
+        for number, part in storage.store().multipart_parts(session.key, upload_id).items()
         if number <= part_count(session) and part["Size"] == _part_size(session, number)
     }
     return upload_id, whole
@@ -94,7 +94,7 @@ def part_urls(session: UploadSession, numbers: list[int]) -> dict[int, str]:
         )
     upload_id = _upload_id(session)
     return {
-        number: storage.multipart_part_url(session.key, upload_id, number, PART_URL_SECONDS)
+        number: storage.store().multipart_part_url(session.key, upload_id, number, PART_URL_SECONDS)
         for number in numbers
     }
 
@@ -109,11 +109,11 @@ def parts_finish(session: UploadSession) -> None:
     _pending(session)
     upload_id, whole = _stored(session)
     if upload_id is None:
-        if storage.object_size(session.key) is None:
+        if storage.store().object_size(session.key) is None:
             raise MediaRefused("upload_missing", "Nothing was uploaded; start a new upload.")
         return
     if not whole:
-        storage.multipart_abort(session.key, upload_id)
+        storage.store().multipart_abort(session.key, upload_id)
         return
     missing = sorted(set(range(1, part_count(session) + 1)) - set(whole))
     if missing:
@@ -121,7 +121,7 @@ def parts_finish(session: UploadSession) -> None:
             "upload_incomplete",
             f"{len(missing)} of {part_count(session)} parts are missing (first: {missing[0]}).",
         )
-    storage.multipart_complete(session.key, upload_id, whole)
+    storage.store().multipart_complete(session.key, upload_id, whole)
 
 
 def parts_state(session: UploadSession) -> dict[str, Any]:

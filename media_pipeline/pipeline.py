@@ -95,7 +95,7 @@ class SegmentUploader:
     def __init__(self, asset: MediaAsset, outdir: Path, plan: list[ladder.PlannedRendition]):
         self.prefix = hls_prefix(asset)
         self.directories = [outdir / rendition.name for rendition in plan]
-        self.client = storage.s3_client()
+        self.store = storage.store()
         self.pool = ThreadPoolExecutor(max_workers=storage.UPLOAD_THREADS)
         self.sent: set[Path] = set()
         self.futures: list[Future[None]] = []
@@ -105,9 +105,7 @@ class SegmentUploader:
             if segment not in self.sent:
                 self.sent.add(segment)
                 key = f"{self.prefix}{segment.parent.name}/{segment.name}"
-                self.futures.append(
-                    self.pool.submit(storage.object_put, segment, key, client=self.client)
-                )
+                self.futures.append(self.pool.submit(self.store.object_put, segment, key))
 
     def poll(self) -> None:
         for directory in self.directories:
@@ -132,7 +130,7 @@ def _rendition_upload(
     directory = outdir / planned.name
     measured = hls.rendition_measure(directory, planned.kind)
     prefix = f"{hls_prefix(asset)}{planned.name}/"
-    storage.object_put(directory / "index.m3u8", prefix + "index.m3u8")
+    storage.store().object_put(directory / "index.m3u8", prefix + "index.m3u8")
     asset_heartbeat(claim)  # still ours? then record the rendition as stored
     Rendition.objects.filter(asset=asset, name=planned.name).update(
         status=RenditionStatus.UPLOADED,
@@ -155,7 +153,7 @@ def _stills_upload(asset: MediaAsset, outdir: Path) -> int:
     poster = outdir / "poster" / "poster.jpg"
     if poster.exists():
         files.append((poster, f"{prefix}poster.jpg"))
-    storage.objects_put(files)
+    storage.store().objects_put(files)
     return len(thumbnails)
 
 
@@ -172,7 +170,7 @@ def _master_publish(asset: MediaAsset) -> None:
         )
         for r in asset.renditions.filter(status=RenditionStatus.UPLOADED)
     ]
-    storage.object_bytes_put(
+    storage.store().object_bytes_put(
         hls.master_playlist(variants).encode(),
         f"{hls_prefix(asset)}master.m3u8",
         "application/vnd.apple.mpegurl",

@@ -63,7 +63,7 @@ def playlist_signed(
         raise ValueError(f"asset {asset.pk} is not ready")
     seconds = seconds or settings.MEDIA_PLAYBACK_URL_SECONDS
     if rendition is None:
-        text = storage.object_get(f"{asset.hls_prefix}master.m3u8").decode()
+        text = storage.store().object_get(f"{asset.hls_prefix}master.m3u8").decode()
         mapper = rendition_url or (lambda name: f"{name}/index.m3u8")
         lines = []
         for line in text.splitlines():
@@ -77,12 +77,12 @@ def playlist_signed(
     stored = asset.renditions.filter(name=rendition, status=RenditionStatus.UPLOADED).first()
     if stored is None:
         raise ValueError(f"asset {asset.pk} has no stored rendition {rendition!r}")
-    text = storage.object_get(stored.playlist_key).decode()
+    text = storage.store().object_get(stored.playlist_key).decode()
     prefix = stored.playlist_key.rsplit("/", 1)[0] + "/"
     segments = {name for _, name in hls.segment_entries(text)}
     return (
         "\n".join(
-            storage.presigned_get(prefix + line, seconds) if line in segments else line
+            storage.store().presigned_get(prefix + line, seconds) if line in segments else line
             for line in text.splitlines()
         )
         + "\n"

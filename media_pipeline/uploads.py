@@ -69,7 +69,7 @@ def upload_session_create(
         content_type=content_type,
         expires_at=timezone.now() + timedelta(seconds=expires_in),
     )
-    post: dict[str, Any] = storage.presigned_post(
+    post: dict[str, Any] = storage.store().presigned_post(
         session.key,
         content_type=content_type,
         max_bytes=size_bytes,
@@ -88,7 +88,7 @@ def upload_finalize(*, session_id: uuid.UUID | str, institution_id: int) -> Medi
         raise MediaRefused("upload_finalized", "This upload was already finalized.")
     if timezone.now() > session.expires_at + FINALIZE_GRACE:
         raise MediaRefused("upload_expired", "The upload expired; start a new one.")
-    stored_size = storage.object_size(session.key)
+    stored_size = storage.store().object_size(session.key)
     if stored_size is None:
         raise MediaRefused("upload_missing", "Nothing was uploaded; start a new upload.")
     if stored_size != session.size_bytes:
@@ -98,7 +98,7 @@ def upload_finalize(*, session_id: uuid.UUID | str, institution_id: int) -> Medi
         )
     with workspace() as work:
         source = work / "source"
-        storage.object_download(session.key, source)
+        storage.store().object_download(session.key, source)
         source_validate(source, media_limits())  # the task's own validation (U15)
         with transaction.atomic():
             # Lock the session: two finalize calls race to one asset.
@@ -116,6 +116,6 @@ def upload_finalize(*, session_id: uuid.UUID | str, institution_id: int) -> Medi
             asset_submit(asset)
     # The per-attempt object is no longer needed; a re-used POST can only
     # write here again, never over the hash-named source (U4).
-    storage.objects_delete(session.key)
+    storage.store().objects_delete(session.key)
     asset.refresh_from_db()  # asset_submit moved it with an UPDATE
     return asset

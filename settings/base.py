@@ -8,7 +8,8 @@ Celery broker), so the quick start runs on a bare machine:
 - ``REDIS_URL``          Celery broker and cache; without it a filesystem broker
 - ``ELASTICSEARCH_URL``  the search backend (see ``search/``)
 - ``S3_ENDPOINT_URL``, ``S3_BUCKET``, ``S3_ACCESS_KEY_ID``, ``S3_SECRET_ACCESS_KEY``,
-  ``S3_REGION``          object storage for media; without ``S3_BUCKET`` local files
+  ``S3_REGION``          object storage for media; without ``S3_BUCKET`` files under
+                         ``MEDIA_ROOT`` (default ``var/media``), served by the app
 """
 
 import os
@@ -121,7 +122,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "/media/"
-MEDIA_ROOT = VAR_DIR / "media"
+# Wagtail's images and documents; also the object store when S3_BUCKET is unset.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 
 # Object storage: S3-compatible (MinIO) when a bucket is configured, else local files.
 S3_BUCKET = env("S3_BUCKET")

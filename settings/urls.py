@@ -18,13 +18,23 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/v2/", api_v2.urls),
     path("api/v1/", api_v1.urls),
+    # Signed object URLs when media live on local disk (the quick start).
+    path("storage/", include("media_pipeline.urls")),
     # Anything else under /api/v1/ is a problem+json 404, not the site's HTML page.
     re_path(r"^api/v1/", api_v1_not_found),
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
+    from django.views.static import serve
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Images and documents in dev; never the pipeline's private keys
+    # (uploads/, media/, working directories), which go through /storage/.
+    urlpatterns += [
+        re_path(
+            rf"^{settings.MEDIA_URL.strip('/')}/(?!uploads/|media/|\.)(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
 
 urlpatterns += [path("", include(wagtail_urls))]

@@ -37,6 +37,24 @@ def _fresh_api_responses():
 
 
 @pytest.fixture
+def local_store(settings, tmp_path):
+    """The quick start's object storage: files under MEDIA_ROOT, URLs signed
+    and served by the app (media_pipeline/storage/local.py)."""
+    from media_pipeline import storage
+
+    settings.S3_BUCKET = ""
+    settings.MEDIA_ROOT = tmp_path / "media-root"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    }
+    chosen = storage.store()
+    assert isinstance(chosen, storage.LocalStore)
+    chosen.prepare()
+    return chosen
+
+
+@pytest.fixture
 def home(db):
     return services.network_ensure()
 

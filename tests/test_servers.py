@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from media_pipeline import ffmpeg, storage
+from media_pipeline import ffmpeg
+from media_pipeline.storage.s3 import ensure_bucket, s3_client
 from search.backends import elasticsearch as search_backend
 
 pytestmark = pytest.mark.services
@@ -40,8 +41,8 @@ def test_elasticsearch_cluster_is_healthy_and_version_8():
 
 
 def test_minio_bucket_round_trip_with_boto3():
-    bucket = storage.ensure_bucket(f"wanxue-smoke-{uuid.uuid4().hex[:8]}")
-    client = storage.s3_client()
+    bucket = ensure_bucket(f"wanxue-smoke-{uuid.uuid4().hex[:8]}")
+    client = s3_client()
     body = "皖学 smoke test".encode()
     client.put_object(Bucket=bucket, Key="smoke/hello.txt", Body=body)
     assert client.get_object(Bucket=bucket, Key="smoke/hello.txt")["Body"].read() == body
@@ -59,7 +60,7 @@ def test_ffmpeg_is_at_least_version_5():
 def test_migrate_creates_the_private_media_bucket(settings):
     # A fresh MinIO (as in CI) has no bucket; the deploy step must make it.
     settings.S3_BUCKET = f"wanxue-migrate-{uuid.uuid4().hex[:8]}"
-    client = storage.s3_client()
+    client = s3_client()
     assert settings.S3_BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]
     call_command("migrate", verbosity=0)
     client.head_bucket(Bucket=settings.S3_BUCKET)

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,16 +69,17 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-@pytest.fixture(scope="module")
-def app_server(committed_db, tmp_path_factory) -> Iterator[str]:
+def _serve(tmp_path: Path, **env_overrides: str) -> Iterator[str]:
+    """The app as a real server process on the test database."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("w")
+    log = (tmp_path / "server.log").open("w")
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "DJANGO_SETTINGS_MODULE": "settings.test",
         "MEDIA_UPLOAD_PART_BYTES": str(UPLOAD_PART_BYTES),
         "WANXUE_API_ANON_RATE_PER_MINUTE": "0",
+        **env_overrides,
     }
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
@@ -87,7 +89,6 @@ def app_server(committed_db, tmp_path_factory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    import urllib.request
 
     def up() -> bool:
         try:
@@ -103,6 +104,19 @@ def app_server(committed_db, tmp_path_factory) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(committed_db, tmp_path_factory) -> Iterator[str]:
+    """Media in MinIO, as in production."""
+    yield from _serve(tmp_path_factory.mktemp("server"))
+
+
+@pytest.fixture
+def local_app_server(committed_db, local_store, tmp_path) -> Iterator[str]:
+    """The quick start's storage: media on local disk, served by the app
+    (this test process's settings point at the same directory)."""
+    yield from _serve(tmp_path, S3_BUCKET="", MEDIA_ROOT=str(local_store.root))
 
 
 @pytest.fixture
@@ -130,7 +144,7 @@ def _remove(code: str) -> None:
         return
     Resource.objects.filter(institution=institution).delete()
     for asset in MediaAsset.objects.filter(institution=institution):
-        storage.objects_delete(pipeline.hls_prefix(asset))
+        storage.store().objects_delete(pipeline.hls_prefix(asset))
         OutboxMessage.objects.filter(args=[asset.pk]).delete()
         asset.delete()
     UploadSession.objects.filter(institution=institution).delete()

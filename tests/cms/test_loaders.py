@@ -39,7 +39,8 @@ from cms.models import (
     ResourceType,
 )
 from cms.tenancy import NETWORK_ADMINS_GROUP
-from media_pipeline.models import MediaAsset
+from media_pipeline.models import AssetStatus, MediaAsset, OutboxMessage
+from media_pipeline.services import TRANSCODE_TASK
 
 CHAPTERS_TOTAL = 2196  # 687 real + 1,509 generated (seed 2026)
 REAL_CHAPTERS = 687
@@ -301,6 +302,9 @@ class TestDemoLoad:
             assert (asset.width, asset.height, round(asset.duration_seconds)) == (640, 360, 5)
             assert (asset.institution_id, video.duration_seconds) == (video.institution_id, 5)
             assert default_storage.exists(asset.source.name)
+            # Queued for a worker to transcode: the quick start's demo videos become playable.
+            assert asset.status == AssetStatus.QUEUED
+        assert OutboxMessage.objects.filter(task_name=TRANSCODE_TASK).count() == 3
 
     def test_demo_logins_use_the_demo_password_and_their_groups(self):
         users = {user.username: user for user in get_user_model().objects.all()}

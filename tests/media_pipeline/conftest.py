@@ -56,6 +56,6 @@ def own_minio(tmp_path: Path, settings) -> Iterator[ThrowawayMinio]:
         "OPTIONS": {**storages["default"]["OPTIONS"], "endpoint_url": minio.url},
     }
     settings.STORAGES = storages
-    storage.ensure_bucket()
+    storage.store().prepare()
     yield minio
     minio.stop()

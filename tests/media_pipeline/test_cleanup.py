@@ -11,6 +11,7 @@ import pytest
 
 from media_pipeline import cleanup, pipeline, storage, uploads
 from media_pipeline.models import MediaAsset
+from media_pipeline.storage.s3 import LIFECYCLE_RULES, s3_client
 from tests.media_pipeline.factories import asset_stored
 from tests.media_pipeline.worker import ThrowawayMinio
 
@@ -23,12 +24,12 @@ def test_lifecycle_rules_abort_incomplete_multipart_uploads(own_minio: Throwaway
     """U6 config test. MinIO stores the rule but drops the multipart part (it
     answers without it), so on MinIO storage_cleanup is what aborts them
     (tested below); on S3 the rule does it as well."""
-    storage.lifecycle_ensure()
-    rules = {rule["ID"]: rule for rule in storage.lifecycle_rules()}
+    s3 = storage.store()
+    assert isinstance(s3, storage.S3Store)
+    s3.prepare()
+    rules = {rule["ID"]: rule for rule in s3.lifecycle_rules()}
     assert rules["expire-upload-attempts"]["Expiration"]["Days"] == 2
-    assert storage.LIFECYCLE_RULES[0]["AbortIncompleteMultipartUpload"] == {
-        "DaysAfterInitiation": 1
-    }
+    assert LIFECYCLE_RULES[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
 
 def test_cleanup_reports_in_dry_run_then_removes_only_orphans(
@@ -41,9 +42,9 @@ def test_cleanup_reports_in_dry_run_then_removes_only_orphans(
     orphan_source = f"media/{college_a.pk}/sources/{'2' * 64}.mp4"
     orphan_upload = f"uploads/{uuid.uuid4()}"
     for key in (own_output, stale_output, deleted_asset_output, orphan_source, orphan_upload):
-        storage.object_bytes_put(b"x", key, "application/octet-stream")
+        storage.store().object_bytes_put(b"x", key, "application/octet-stream")
     multipart_key = f"uploads/{uuid.uuid4()}"
-    client = storage.s3_client()
+    client = s3_client()
     client.create_multipart_upload(Bucket="wanxue-media", Key=multipart_key)
 
     report = cleanup.storage_cleanup(dry_run=True, age=NOW)
@@ -54,21 +55,21 @@ def test_cleanup_reports_in_dry_run_then_removes_only_orphans(
         "outputs_deleted": 2,
         "assets_missing_source": 0,
     }
-    assert storage.object_size(orphan_source) == 1  # dry run: nothing removed
+    assert storage.store().object_size(orphan_source) == 1  # dry run: nothing removed
 
     cleanup.storage_cleanup(dry_run=False, age=NOW)
     for key in (stale_output, deleted_asset_output, orphan_source, orphan_upload):
-        assert storage.object_size(key) is None
-    assert storage.object_size(own_output) == 1  # the asset's own prefix stays
-    assert storage.object_size(str(asset.source.name)) == clip_small.stat().st_size
-    assert storage.multipart_uploads() == []
+        assert storage.store().object_size(key) is None
+    assert storage.store().object_size(own_output) == 1  # the asset's own prefix stays
+    assert storage.store().object_size(str(asset.source.name)) == clip_small.stat().st_size
+    assert storage.store().multipart_uploads() == []
 
 
 def test_asset_whose_source_vanished_is_flagged_not_deleted(
     own_minio: ThrowawayMinio, college_a, clip_small: Path
 ) -> None:
     asset = asset_stored(college_a.pk, clip_small)
-    storage.object_delete(str(asset.source.name))
+    storage.store().object_delete(str(asset.source.name))
     report = cleanup.storage_cleanup(dry_run=False, age=NOW)
     assert report.assets_missing_source == [asset.pk]
     assert MediaAsset.objects.filter(pk=asset.pk).exists()
@@ -83,7 +84,7 @@ def test_a_pending_resumable_upload_keeps_its_multipart_upload(
         size_bytes=clip_small.stat().st_size,
         content_type="video/mp4",
     )
-    storage.s3_client().create_multipart_upload(Bucket="wanxue-media", Key=ticket.session.key)
+    s3_client().create_multipart_upload(Bucket="wanxue-media", Key=ticket.session.key)
     report = cleanup.storage_cleanup(dry_run=False, age=NOW)
     assert report.multipart_aborted == []
-    assert [u["Key"] for u in storage.multipart_uploads()] == [ticket.session.key]
+    assert [u["Key"] for u in storage.store().multipart_uploads()] == [ticket.session.key]

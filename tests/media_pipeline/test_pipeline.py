@@ -22,13 +22,13 @@ def clean_outputs() -> Iterator[list[MediaAsset]]:
     made: list[MediaAsset] = []
     yield made
     for asset in made:
-        storage.objects_delete(pipeline.hls_prefix(asset))
+        storage.store().objects_delete(pipeline.hls_prefix(asset))
 
 
 def _stored(college_a, clip: Path, made: list[MediaAsset], name: str = "lecture.mp4") -> MediaAsset:
     asset = asset_stored(college_a.pk, clip, name)
     # Only this asset's HLS prefix: media/<n>/sources/ holds institution n's sources.
-    storage.objects_delete(pipeline.hls_prefix(asset))
+    storage.store().objects_delete(pipeline.hls_prefix(asset))
     made.append(asset)
     services.asset_submit(asset)
     return asset
@@ -50,7 +50,7 @@ def test_clip_goes_from_queued_to_ready_with_every_object_stored(
         "uploading",
         "ready",
     ]
-    keys = set(storage.object_keys(f"media/{asset.pk}/{asset.sha256[:8]}"))
+    keys = set(storage.store().object_keys(f"media/{asset.pk}/{asset.sha256[:8]}"))
     expected = {
         f"{prefix}master.m3u8",
         f"{prefix}poster.jpg",
@@ -60,7 +60,7 @@ def test_clip_goes_from_queued_to_ready_with_every_object_stored(
         f"{prefix}audio/seg_00000.ts",
     } | {f"{prefix}thumbnails/{n:02d}.jpg" for n in range(1, 11)}
     assert keys == expected
-    master = storage.object_get(f"{prefix}master.m3u8").decode()
+    master = storage.store().object_get(f"{prefix}master.m3u8").decode()
     assert 'RESOLUTION=320x180,CODECS="avc1.64' in master and 'AUDIO="audio"' in master
     assert asset.renditions.filter(status=RenditionStatus.UPLOADED).count() == 2
 
@@ -71,10 +71,10 @@ def test_second_delivery_after_ready_changes_nothing(
     """C9: the same message twice gives one result."""
     asset = _stored(college_a, clip_small, clean_outputs)
     pipeline.asset_process(asset.pk, holder=states.holder_new())
-    keys = storage.object_keys(pipeline.hls_prefix(asset))
+    keys = storage.store().object_keys(pipeline.hls_prefix(asset))
     assert pipeline.asset_process(asset.pk, holder=states.holder_new()) is None
     assert AssetEvent.objects.filter(asset=asset, to_status="ready").count() == 1
-    assert storage.object_keys(pipeline.hls_prefix(asset)) == keys
+    assert storage.store().object_keys(pipeline.hls_prefix(asset)) == keys
 
 
 def test_rerun_for_the_same_source_overwrites_the_same_prefix(
@@ -83,11 +83,11 @@ def test_rerun_for_the_same_source_overwrites_the_same_prefix(
     """U8: a re-transcode (ready → queued) lands on the same deterministic keys."""
     asset = _stored(college_a, clip_small, clean_outputs)
     pipeline.asset_process(asset.pk, holder=states.holder_new())
-    first = storage.object_keys(pipeline.hls_prefix(asset))
+    first = storage.store().object_keys(pipeline.hls_prefix(asset))
     assert states.asset_requeue(asset.pk, expected=[AssetStatus.READY])
     asset.renditions.update(status=RenditionStatus.PENDING)
     pipeline.asset_process(asset.pk, holder=states.holder_new())
-    assert storage.object_keys(pipeline.hls_prefix(asset)) == first
+    assert storage.store().object_keys(pipeline.hls_prefix(asset)) == first
     assert AssetEvent.objects.filter(asset=asset, to_status="ready").count() == 2
 
 
@@ -124,7 +124,7 @@ def test_hostile_upload_fails_with_its_reason_and_stores_nothing(
     asset.refresh_from_db()
     assert (asset.status, asset.failure_code) == (AssetStatus.FAILED, "unsupported_container")
     assert asset.failure_message.startswith("Unsupported container")
-    assert storage.object_keys(pipeline.hls_prefix(asset)) == []
+    assert storage.store().object_keys(pipeline.hls_prefix(asset)) == []
     assert asset.original_filename == "passwd; rm -rf"  # shown sanitised, never used as a path
     assert "passwd" not in str(asset.source.name)
 
@@ -241,7 +241,7 @@ def test_cancel_while_probing_stops_before_transcoding(
     asset.refresh_from_db()
     assert (asset.status, asset.failure_code) == (AssetStatus.FAILED, "cancelled")
     assert not AssetEvent.objects.filter(asset=asset, to_status="transcoding").exists()
-    assert storage.object_keys(pipeline.hls_prefix(asset)) == []
+    assert storage.store().object_keys(pipeline.hls_prefix(asset)) == []
 
 
 def test_segments_go_up_while_ffmpeg_still_writes_the_next_one(
@@ -262,8 +262,9 @@ def test_segments_go_up_while_ffmpeg_still_writes_the_next_one(
         for future in uploader.futures:
             future.result()
         prefix = f"{pipeline.hls_prefix(asset)}360p/"
-        assert storage.object_keys(prefix) == [f"{prefix}seg_00000.ts", f"{prefix}seg_00001.ts"]
+        stored = storage.store().object_keys(prefix)
+        assert stored == [f"{prefix}seg_00000.ts", f"{prefix}seg_00001.ts"]
         uploader.finish()
-        assert len(storage.object_keys(prefix)) == 3
+        assert len(storage.store().object_keys(prefix)) == 3
     finally:
         uploader.close()

@@ -40,8 +40,8 @@ def test_upload_then_finalize_queues_an_asset(college_a, clip_small: Path) -> No
     asset = uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
     assert (asset.status, asset.original_filename) == (AssetStatus.QUEUED, "第三章 讲义.mp4")
     assert OutboxMessage.objects.filter(args=[asset.pk]).count() == 1
-    assert storage.object_size(ticket.session.key) is None  # the per-attempt object is gone
-    assert storage.object_size(str(asset.source.name)) == clip_small.stat().st_size
+    assert storage.store().object_size(ticket.session.key) is None  # the per-attempt object is gone
+    assert storage.store().object_size(str(asset.source.name)) == clip_small.stat().st_size
     session = UploadSession.objects.get(pk=ticket.session.id)
     assert (session.status, session.asset_id) == (UploadStatus.FINALIZED, asset.pk)
 

@@ -94,7 +94,7 @@ def college(committed_database, django_db_blocker) -> Iterator[Institution]:
         yield institution
         assets = MediaAsset.objects.filter(institution=institution)
         for asset in assets:
-            storage.objects_delete(pipeline.hls_prefix(asset))
+            storage.store().objects_delete(pipeline.hls_prefix(asset))
             OutboxMessage.objects.filter(args=[asset.pk]).delete()
         assets.delete()
         institution.delete()
@@ -111,7 +111,7 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _asset(college, clip: Path) -> MediaAsset:
     asset = asset_stored(college.pk, clip)
-    storage.objects_delete(pipeline.hls_prefix(asset))
+    storage.store().objects_delete(pipeline.hls_prefix(asset))
     return asset
 
 
@@ -123,7 +123,7 @@ def _refreshed(asset: MediaAsset) -> MediaAsset:
 def _output_keys(asset: MediaAsset) -> list[str]:
     # media/<n>/sources/ is institution n's sources; everything else under
     # media/<asset>/ is pipeline output.
-    return [k for k in storage.object_keys(f"media/{asset.pk}/") if "/sources/" not in k]
+    return [k for k in storage.store().object_keys(f"media/{asset.pk}/") if "/sources/" not in k]
 
 
 def _orphan_ffmpegs() -> list[int]:
@@ -225,13 +225,13 @@ def test_minio_down_during_upload_retries_and_is_never_ready_with_missing_media(
             what="the asset to finish",
         )
         assert final.status == AssetStatus.READY
-        master = storage.object_get(f"{final.hls_prefix}master.m3u8").decode()
-        stored = set(storage.object_keys(final.hls_prefix))
+        master = storage.store().object_get(f"{final.hls_prefix}master.m3u8").decode()
+        stored = set(storage.store().object_keys(final.hls_prefix))
         for line in master.splitlines():
             if line.endswith("index.m3u8") and not line.startswith("#"):
                 playlist_key = final.hls_prefix + line
                 assert playlist_key in stored
-                playlist = storage.object_get(playlist_key).decode()
+                playlist = storage.store().object_get(playlist_key).decode()
                 for segment in (x for x in playlist.splitlines() if x.endswith(".ts")):
                     assert playlist_key.rsplit("/", 1)[0] + "/" + segment in stored
     finally:

@@ -148,7 +148,7 @@ def media_rendition(
 def media_poster(request: HttpRequest, asset_id: Path[ObjectId]) -> HttpResponse:
     """Redirects to a short-lived signed URL of the poster image."""
     asset = _playable(asset_id)
-    url = storage.presigned_get(f"{asset.hls_prefix}poster.jpg", 300)
+    url = storage.store().presigned_get(f"{asset.hls_prefix}poster.jpg", 300)
     response = HttpResponseRedirect(url)
     response["Cache-Control"] = "private, max-age=60"
     return response

@@ -140,7 +140,9 @@ def upload_start(request: HttpRequest, body: UploadStart) -> HttpResponse:
         raise _refused(error) from error
     except storage.TRANSIENT_ERRORS as error:
         raise ApiProblem(503, "Storage unavailable", "Try again in a moment.") from error
-    data = _upload_out(ticket.session, {"url": ticket.url, "fields": ticket.fields})
+    # Absolute: on the quick start's local disk the store's URLs are the app's own paths.
+    post = {"url": request.build_absolute_uri(ticket.url), "fields": ticket.fields}
+    data = _upload_out(ticket.session, post)
     response = json_response(request, data, cache_control=PRIVATE_CACHE_CONTROL)
     response.status_code = 201
     return response
@@ -167,7 +169,7 @@ def upload_parts(request: HttpRequest, upload_id: Path[uuid.UUID], body: PartsRe
         raise ApiProblem(503, "Storage unavailable", "Try again in a moment.") from error
     return json_response(
         request,
-        {"urls": {str(number): url for number, url in urls.items()}},
+        {"urls": {str(number): request.build_absolute_uri(url) for number, url in urls.items()}},
         cache_control=PRIVATE_CACHE_CONTROL,
     )
 

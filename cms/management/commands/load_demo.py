@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandParser
@@ -34,8 +33,9 @@ from wagtail.search.models import IndexEntry
 from cms import demo, loading, services
 from cms.models import ChapterPage, ChapterResource, CoursePage, Institution, Major, Resource
 from cms.progress import progress_bar
-from media_pipeline import ffmpeg
-from media_pipeline.models import MediaAsset, source_key
+from media_pipeline import ffmpeg, storage
+from media_pipeline.models import AssetStatus, MediaAsset, source_key
+from media_pipeline.services import asset_submit
 
 # Three distinct clips (so three assets): 5 s of test pattern at 360p, each
 # with its own tone (A4, C5, E5). ~0.6 s of encoding each on this machine.
@@ -166,6 +166,7 @@ def demo_load(
         slots = _chapter_slots(plan, courses)
         with report.phase("resources"):
             new_resources, changed_resources = _resources_create(plan, courses, clips, progress)
+            queued = _videos_queue(plan)
         with report.phase("links"):
             linked = _chapters_link(plan, slots, progress)
             # New chapters get their first revision only now, so it holds
@@ -196,6 +197,7 @@ def demo_load(
         "videos for existing resources": len(changed_resources),
         "chapter links": sum(len(chapter.chapter_resources.all()) for chapter in linked),
         "videos": len(clips),
+        "videos queued for transcoding": queued,
     }
     return report
 
@@ -292,6 +294,16 @@ def _resources_create(
     return created, late
 
 
+def _videos_queue(plan: demo.DemoPlan) -> int:
+    """Queue the demo's clips for transcoding, published on commit: a worker
+    makes them playable (the quick start runs one), so their resources can be
+    published again. A re-run finds them queued or done and queues nothing."""
+    pending = MediaAsset.objects.filter(
+        status=AssetStatus.PENDING, resources__import_key__in=plan.video_clip_keys
+    ).distinct()
+    return sum(asset_submit(asset) for asset in pending)
+
+
 def _chapters_link(
     plan: demo.DemoPlan,
     slots: dict[tuple[str, int], ChapterPage],
@@ -377,10 +389,8 @@ class Command(BaseCommand):
         plan = demo.demo_plan(catalog, seed)
         with tempfile.TemporaryDirectory(prefix="wanxue-demo-") as workdir:
             clips = [] if no_videos else self._clips(plan, Path(workdir))
-            if clips and settings.S3_BUCKET:
-                from media_pipeline.storage import ensure_bucket
-
-                ensure_bucket()
+            if clips:
+                storage.store().prepare()
             with progress_bar("Loading demo network", demo_load_size(catalog, plan)) as advance:
                 report = demo_load(catalog=catalog, plan=plan, clips=clips, progress=advance)
         elapsed = time.perf_counter() - started

@@ -27,9 +27,9 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def asset(college_a, clip: Path) -> Iterator[MediaAsset]:
     asset = asset_stored(college_a.pk, clip)
-    storage.objects_delete(pipeline.hls_prefix(asset))
+    storage.store().objects_delete(pipeline.hls_prefix(asset))
     yield asset
-    storage.objects_delete(pipeline.hls_prefix(asset))
+    storage.store().objects_delete(pipeline.hls_prefix(asset))
 
 
 @pytest.fixture
@@ -84,9 +84,33 @@ def test_a_published_video_plays_through_signed_playlists(api, make_resource, re
     assert _fetch(poster["Location"])[1] == "image/jpeg"
 
 
+def test_on_the_quick_starts_local_disk_a_video_plays_through_app_signed_urls(
+    local_store, api, make_resource, college_a, clip
+):
+    asset = asset_stored(college_a.pk, clip)
+    services.asset_submit(asset)
+    pipeline.asset_process(asset.pk, holder=states.holder_new())
+    resource = _video(make_resource, asset)
+
+    manifest = api.get(f"/api/v1/resources/{resource.pk}/media").json()
+    master = api.get(manifest["hls_master_url"]).content.decode()
+    variant = next(line for line in master.splitlines() if line.endswith("index.m3u8"))
+    playlist = api.get(manifest["hls_master_url"].rsplit("/", 1)[0] + "/" + variant)
+    segments = [line for line in playlist.content.decode().splitlines() if line.startswith("/")]
+    segment = api.get(segments[0])
+    poster = api.get(manifest["poster_url"])
+
+    assert manifest["status"] == "ready"
+    assert len(segments) >= 1 and all(url.startswith("/storage/o/") for url in segments)
+    assert (segment.status_code, segment["Content-Type"]) == (200, "video/mp2t")
+    assert b"".join(segment.streaming_content)[:1] == b"\x47"  # an MPEG-TS sync byte
+    assert api.get(poster["Location"])["Content-Type"] == "image/jpeg"
+    assert api.get(segments[0][:-3] + "abc").status_code == 403  # a forged signature
+
+
 def test_the_bucket_itself_stays_private(ready_asset):
-    key = next(key for key in storage.object_keys(pipeline.hls_prefix(ready_asset)))
-    unsigned = storage.presigned_get(key, 60).split("?", 1)[0]
+    key = next(key for key in storage.store().object_keys(pipeline.hls_prefix(ready_asset)))
+    unsigned = storage.store().presigned_get(key, 60).split("?", 1)[0]
 
     with pytest.raises(urllib.error.HTTPError) as refused:
         _fetch(unsigned)
