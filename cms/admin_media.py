@@ -3,8 +3,10 @@
 Editors see their own college's media assets (network admins see all) with
 the pipeline's state, progress, ETA and place in the queue; a failed asset
 shows its reason and can be retried, a queued or running one cancelled. The
-inspect page refreshes itself while a job is moving. Every state change goes
-through ``media_pipeline.services`` (the state machine), never through a form.
+inspect page refreshes itself while a job is moving, and plays the video once
+it is ready (hls.js on staff-only playlists, so editors check a video before
+any resource using it is published). Every state change goes through
+``media_pipeline.services`` (the state machine), never through a form.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.functional import cached_property
@@ -32,7 +34,7 @@ from wagtail.permissions import register_permission_policy
 
 from cms.models import Institution
 from cms.tenancy import institution_ids_for_user, is_network_admin, media_assets_visible_to
-from media_pipeline import selectors, services
+from media_pipeline import selectors, services, storage
 from media_pipeline.models import AssetStatus, MediaAsset
 from media_pipeline.states import ACTIVE
 
@@ -41,6 +43,7 @@ from media_pipeline.states import ACTIVE
 ACTIONS = frozenset({"view"})
 MOVING = frozenset({AssetStatus.QUEUED, *ACTIVE})
 REFRESH_SECONDS = 5
+QUOTA_ROWS = 25  # the network's ~20 colleges, for a network admin
 
 
 class CollegeStaffMayView(BasePermissionPolicy):
@@ -103,10 +106,20 @@ class MediaUploadView(WagtailAdminTemplateMixin, TemplateView):
             if is_network_admin(user)
             else Institution.objects.filter(pk__in=institution_ids_for_user(user, role="editor"))
         )
+        institutions = institutions.order_by("name")
         return super().get_context_data(**kwargs) | {
             # A choice only when there is one to make.
-            "institutions": institutions.order_by("name") if institutions.count() > 1 else [],
+            "institutions": institutions if len(institutions) > 1 else [],
             "max_gib": settings.MEDIA_MAX_SOURCE_BYTES / 1024**3,
+            # Each college's video storage (U11): a full one is refused at start.
+            "quotas": [
+                (
+                    institution.name,
+                    selectors.institution_media_bytes(institution.pk) / 1024**3,
+                    institution.media_quota_bytes() / 1024**3,
+                )
+                for institution in institutions[:QUOTA_ROWS]
+            ],
         }
 
 
@@ -123,6 +136,7 @@ class MediaInspectView(InspectView):
             progress=selectors.asset_progress(self.object),
             events=self.object.events.order_by("-pk")[:20],
             refresh_seconds=REFRESH_SECONDS if self.object.status in MOVING else None,
+            is_playable=selectors.asset_is_playable(self.object),
             actions=[
                 (label, reverse(f"media_assets:{name}", args=[self.object.pk]))
                 for label, name, allowed in (
@@ -153,6 +167,35 @@ class MediaActionView(View):
             raise Http404
         (messages.success if done else messages.warning)(request, f"{asset}: {message}")
         return redirect("media_assets:inspect", asset.pk)
+
+
+PREVIEW_URL_SECONDS = 600  # an editor's look at a video; the page gets new ones on reload
+
+
+def media_preview_playlist(
+    request: HttpRequest, pk: int, rendition: str | None = None
+) -> HttpResponse:
+    """The master (``rendition=None``) or one rendition's playlist for the
+    inspect page's player: the API serves only published resources' media,
+    editors need to see theirs before. Same signing as the API's playlists."""
+    asset = _asset_for(request, pk)
+    if not selectors.asset_is_playable(asset):
+        raise Http404("not ready")
+    try:
+        text = selectors.playlist_signed(asset, rendition, seconds=PREVIEW_URL_SECONDS)
+    except ValueError as error:
+        raise Http404("no such rendition") from error
+    response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def media_preview_poster(request: HttpRequest, pk: int) -> HttpResponse:
+    asset = _asset_for(request, pk)
+    if not selectors.asset_is_playable(asset):
+        raise Http404("not ready")
+    poster = f"{asset.hls_prefix}poster.jpg"
+    return HttpResponseRedirect(storage.store().presigned_get(poster, PREVIEW_URL_SECONDS))
 
 
 def _progress_cell(asset: MediaAsset) -> str:
@@ -195,4 +238,11 @@ class MediaAssetViewSet(ModelViewSet):
             path("upload/", MediaUploadView.as_view(), name="upload"),
             path("retry/<int:pk>/", MediaActionView.as_view(action="retry"), name="retry"),
             path("cancel/<int:pk>/", MediaActionView.as_view(action="cancel"), name="cancel"),
+            path("preview/<int:pk>/master.m3u8", media_preview_playlist, name="preview"),
+            path(
+                "preview/<int:pk>/<slug:rendition>/index.m3u8",
+                media_preview_playlist,
+                name="preview_rendition",
+            ),
+            path("preview/<int:pk>/poster.jpg", media_preview_poster, name="preview_poster"),
         ]

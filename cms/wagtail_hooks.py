@@ -76,7 +76,12 @@ class InstitutionViewSet(SnippetViewSet):
     add_to_admin_menu = True
     list_display = ["name", "code", "kind"]
     list_filter = ["kind"]
-    panels = [FieldPanel("code"), FieldPanel("name"), FieldPanel("kind")]
+    panels = [
+        FieldPanel("code"),
+        FieldPanel("name"),
+        FieldPanel("kind"),
+        FieldPanel("media_quota_gib"),
+    ]
 
 
 class MajorViewSet(SnippetViewSet):

@@ -7,6 +7,8 @@ row lock), so a duplicate task delivery cannot move an asset twice.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import models
 
 
@@ -152,6 +154,10 @@ class OutboxMessage(models.Model):
 class UploadStatus(models.TextChoices):
     PENDING = "pending", "Waiting for the upload"
     FINALIZED = "finalized", "Finalized"
+
+
+# A client may finalize this long after its upload URLs expired (slow links).
+FINALIZE_GRACE = timedelta(hours=24)
 
 
 class UploadSession(models.Model):

@@ -6,9 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
 
 from media_pipeline import hls, storage
-from media_pipeline.models import AssetStatus, MediaAsset, RenditionStatus
+from media_pipeline.models import (
+    FINALIZE_GRACE,
+    AssetStatus,
+    MediaAsset,
+    RenditionStatus,
+    UploadSession,
+    UploadStatus,
+)
 
 
 def asset_queue_position(asset: MediaAsset) -> int | None:
@@ -19,6 +28,20 @@ def asset_queue_position(asset: MediaAsset) -> int | None:
         status=AssetStatus.QUEUED, queued_at__lt=asset.queued_at
     ).count()
     return ahead + 1
+
+
+def institution_media_bytes(institution_id: int) -> int:
+    """What counts against a college's quota: its stored sources, and the
+    uploads it has started and may still finalize (they reserve their size)."""
+    stored = MediaAsset.objects.filter(institution_id=institution_id).aggregate(
+        total=Sum("size_bytes")
+    )["total"]
+    reserved = UploadSession.objects.filter(
+        institution_id=institution_id,
+        status=UploadStatus.PENDING,
+        expires_at__gt=timezone.now() - FINALIZE_GRACE,
+    ).aggregate(total=Sum("size_bytes"))["total"]
+    return int(stored or 0) + int(reserved or 0)
 
 
 def asset_is_playable(asset: MediaAsset) -> bool:

@@ -23,16 +23,19 @@ from django.utils import timezone
 from media_pipeline import storage
 from media_pipeline.errors import MediaRefused
 from media_pipeline.limits import media_limits
-from media_pipeline.models import MediaAsset, UploadSession, UploadStatus
+from media_pipeline.models import FINALIZE_GRACE, MediaAsset, UploadSession, UploadStatus
 from media_pipeline.runner import workspace
+from media_pipeline.selectors import institution_media_bytes
 from media_pipeline.services import asset_create, asset_submit
 from media_pipeline.validation import display_filename, source_validate
 
 UPLOAD_URL_SECONDS = 900
-# A client may finalize this long after its POST policy expired (slow links).
-FINALIZE_GRACE = timedelta(hours=24)
 # What clients may declare; the probe decides what the bytes really are.
 DECLARED_TYPES = frozenset({"video/mp4", "video/quicktime", "video/x-matroska", "video/webm"})
+
+
+def _gib(size_bytes: int) -> str:
+    return f"{size_bytes / 1024**3:.2f} GiB"
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,11 @@ def upload_session_create(
     filename: str,
     size_bytes: int,
     content_type: str,
+    quota_bytes: int,
     expires_in: int = UPLOAD_URL_SECONDS,
 ) -> UploadTicket:
+    """Open an upload for ``institution_id``, or refuse it before any URL is
+    issued: size, type and the college's storage quota (U11)."""
     limits = media_limits()
     if size_bytes <= 0:
         raise MediaRefused("empty", "The file is empty.")
@@ -59,6 +65,14 @@ def upload_session_create(
         )
     if content_type not in DECLARED_TYPES:
         raise MediaRefused("unsupported_type", "Upload an MP4/MOV, Matroska or WebM video.")
+    used = institution_media_bytes(institution_id)
+    if used + size_bytes > quota_bytes:
+        raise MediaRefused(
+            "quota_exceeded",
+            f"Over your college's video storage quota: {_gib(used)} used of "
+            f"{_gib(quota_bytes)}, and this file needs {_gib(size_bytes)}. Delete unused "
+            "videos or ask the network administrators for a larger quota.",
+        )
     session_id = uuid.uuid4()
     session = UploadSession.objects.create(
         id=session_id,

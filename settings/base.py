@@ -276,6 +276,9 @@ WANXUE_API_RESPONSE_CACHE = env("WANXUE_API_RESPONSE_CACHE", "1") == "1"
 # Video pipeline (#4) ------------------------------------------------------------
 # Limits for untrusted uploads (RELIABILITY.md B3, media_pipeline/limits.py).
 MEDIA_MAX_SOURCE_BYTES = int(env("MEDIA_MAX_SOURCE_BYTES", str(8 * 1024**3)))
+# Sources a college may keep (uploads in progress count); per college in the
+# admin (Institutions). 500 GiB ≈ 250 h of 1080p lecture recordings.
+MEDIA_COLLEGE_QUOTA_GIB = int(env("MEDIA_COLLEGE_QUOTA_GIB", "500"))
 MEDIA_MAX_DURATION_SECONDS = float(env("MEDIA_MAX_DURATION_SECONDS", str(4 * 3600)))
 MEDIA_MAX_PIXELS = 3840 * 2160
 MEDIA_MAX_FPS = 60.0

@@ -5,6 +5,7 @@ institution, and an institution's two groups (editors, reviewers) carry the
 permissions its staff have. See ``cms/tenancy.py`` for how that is enforced.
 """
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from wagtail.admin.panels import FieldPanel
@@ -39,7 +40,21 @@ class Institution(index.Indexed, models.Model):
         related_name="+",
     )
 
-    panels = [FieldPanel("code"), FieldPanel("name"), FieldPanel("kind")]
+    # Storage for this college's lecture sources (RELIABILITY.md U11): a
+    # college cannot fill the network's bucket for everyone else.
+    media_quota_gib = models.PositiveIntegerField(
+        "video storage quota (GiB)",
+        null=True,
+        blank=True,
+        help_text="Empty: the network default (MEDIA_COLLEGE_QUOTA_GIB).",
+    )
+
+    panels = [
+        FieldPanel("code"),
+        FieldPanel("name"),
+        FieldPanel("kind"),
+        FieldPanel("media_quota_gib"),
+    ]
     search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
 
     class Meta:
@@ -48,3 +63,7 @@ class Institution(index.Indexed, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def media_quota_bytes(self) -> int:
+        gib = self.media_quota_gib
+        return int(settings.MEDIA_COLLEGE_QUOTA_GIB if gib is None else gib) * 1024**3

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from media_pipeline import services, states
+from media_pipeline import pipeline, services, states
 from media_pipeline.models import AssetStatus, MediaAsset
+from tests.media_pipeline import samples
+from tests.media_pipeline.factories import asset_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +20,8 @@ def _asset(institution, name: str, status: str = AssetStatus.PENDING, **fields) 
         original_filename=f"{name}.mp4",
         sha256=name.ljust(64, "0")[:64],
         container="mp4",
-        size_bytes=1000,
         status=status,
-        **fields,
+        **{"size_bytes": 1000, **fields},
     )
 
 
@@ -142,3 +143,48 @@ def test_reviewers_do_not_upload(client_for, reviewer_a):
 
     assert client.get("/admin/media_assets/upload/").status_code in (302, 403)
     assert "/admin/media_assets/upload/" not in client.get("/admin/media_assets/").content.decode()
+
+
+@pytest.mark.services
+def test_a_ready_video_plays_on_its_inspect_page_for_its_own_college_only(
+    local_store, client_for, editor_a, editor_b, college_a, tmp_path
+):
+    clip = samples.lecture_clip(tmp_path / "lecture.mp4", seconds=2)
+    asset = asset_stored(college_a.pk, clip)
+    services.asset_submit(asset)
+    pipeline.asset_process(asset.pk, holder=states.holder_new())
+    client = client_for(editor_a)
+    master_url = f"/admin/media_assets/preview/{asset.pk}/master.m3u8"
+
+    page = _inspect(client, asset).content.decode()
+    master = client.get(master_url)
+    variant = next(line for line in master.content.decode().splitlines() if line.endswith(".m3u8"))
+    playlist = client.get(master_url.rsplit("/", 1)[0] + "/" + variant).content.decode()
+    segment = next(line for line in playlist.splitlines() if line.startswith("/storage/o/"))
+
+    assert f'data-media-preview="{master_url}"' in page
+    assert master["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert client.get(segment)["Content-Type"] == "video/mp2t"
+    assert client.get(f"/admin/media_assets/preview/{asset.pk}/poster.jpg").status_code == 302
+    other = client_for(editor_b)
+    assert other.get(master_url).status_code == 404
+    assert other.get(f"/admin/media_assets/preview/{asset.pk}/poster.jpg").status_code == 404
+
+
+def test_a_video_not_yet_ready_has_no_player(client_for, editor_a, college_a):
+    asset = _asset(college_a, "queued-one")
+    services.asset_submit(asset)
+    client = client_for(editor_a)
+
+    assert "data-media-preview" not in _inspect(client, asset).content.decode()
+    assert client.get(f"/admin/media_assets/preview/{asset.pk}/master.m3u8").status_code == 404
+
+
+def test_the_upload_screen_shows_the_colleges_video_storage(client_for, editor_a, college_a):
+    college_a.media_quota_gib = 40
+    college_a.save(update_fields=["media_quota_gib"])
+    _asset(college_a, "stored", size_bytes=3 * 1024**3)
+
+    body = client_for(editor_a).get("/admin/media_assets/upload/").content.decode()
+
+    assert f"{college_a.name}: 3.0 of 40 GiB of video storage used." in body

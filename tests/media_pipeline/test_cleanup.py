@@ -19,6 +19,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
 NOW = timedelta(0)  # objects cannot be backdated in MinIO; everything counts as old
 
+QUOTA = 100 * 1024**3  # far above anything a test uploads
+
 
 def test_lifecycle_rules_abort_incomplete_multipart_uploads(own_minio: ThrowawayMinio) -> None:
     """U6 config test. MinIO stores the rule but drops the multipart part (it
@@ -83,6 +85,7 @@ def test_a_pending_resumable_upload_keeps_its_multipart_upload(
         filename="long.mp4",
         size_bytes=clip_small.stat().st_size,
         content_type="video/mp4",
+        quota_bytes=QUOTA,
     )
     s3_client().create_multipart_upload(Bucket="wanxue-media", Key=ticket.session.key)
     report = cleanup.storage_cleanup(dry_run=False, age=NOW)

@@ -9,12 +9,14 @@ import pytest
 import requests
 from django.core.exceptions import PermissionDenied
 
-from media_pipeline import storage, uploads
+from media_pipeline import selectors, storage, uploads
 from media_pipeline.errors import MediaRefused
 from media_pipeline.models import AssetStatus, OutboxMessage, UploadSession, UploadStatus
 from tests.media_pipeline import samples
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
+
+QUOTA = 100 * 1024**3  # far above anything a test uploads
 
 
 def _post(ticket: uploads.UploadTicket, data: bytes, **field_changes: str) -> int:
@@ -29,8 +31,27 @@ def _ticket(college, clip: Path, **kwargs) -> uploads.UploadTicket:
         filename="第三章 讲义.mp4",
         size_bytes=kwargs.pop("size_bytes", clip.stat().st_size),
         content_type=kwargs.pop("content_type", "video/mp4"),
+        quota_bytes=kwargs.pop("quota_bytes", QUOTA),
         **kwargs,
     )
+
+
+def test_a_college_at_its_quota_gets_no_upload_url(college_a, college_b, clip_small: Path) -> None:
+    size = clip_small.stat().st_size
+    first = _ticket(college_a, clip_small, quota_bytes=2 * size)
+    _ticket(college_a, clip_small, quota_bytes=2 * size)  # open uploads reserve their size
+
+    with pytest.raises(MediaRefused) as refused:
+        _ticket(college_a, clip_small, quota_bytes=2 * size)
+
+    assert refused.value.code == "quota_exceeded"
+    assert "storage quota" in refused.value.message
+    assert UploadSession.objects.filter(institution=college_a).count() == 2
+    assert _ticket(college_b, clip_small, quota_bytes=2 * size)  # another college's quota
+    # A finalized upload counts once, as its asset.
+    assert _post(first, clip_small.read_bytes()) == 204
+    uploads.upload_finalize(session_id=first.session.id, institution_id=college_a.pk)
+    assert selectors.institution_media_bytes(college_a.pk) == 2 * size
 
 
 def test_upload_then_finalize_queues_an_asset(college_a, clip_small: Path) -> None:
@@ -112,11 +133,16 @@ def test_session_refuses_oversized_or_undeclared_files_before_any_url(college_a)
             filename="x.mp4",
             size_bytes=10**13,
             content_type="video/mp4",
+            quota_bytes=QUOTA,
         )
     assert refused.value.code == "too_large"
     with pytest.raises(MediaRefused) as refused:
         uploads.upload_session_create(
-            institution_id=college_a.pk, filename="x.exe", size_bytes=10, content_type="text/html"
+            institution_id=college_a.pk,
+            filename="x.exe",
+            size_bytes=10,
+            content_type="text/html",
+            quota_bytes=QUOTA,
         )
     assert refused.value.code == "unsupported_type"
     assert UploadSession.objects.count() == 0

@@ -118,7 +118,9 @@ def _session(request: HttpRequest, upload_id: uuid.UUID) -> UploadSession:
 
 
 def _refused(error: MediaRefused) -> ApiProblem:
-    return ApiProblem(422, "Upload refused", error.message, kind=error.code.replace("_", "-"))
+    # Over quota is not the file's fault: the college may not store more (U11).
+    status = 403 if error.code == "quota_exceeded" else 422
+    return ApiProblem(status, "Upload refused", error.message, kind=error.code.replace("_", "-"))
 
 
 def _upload_out(session: UploadSession, post: dict[str, Any] | None) -> dict[str, Any]:
@@ -129,11 +131,13 @@ def _upload_out(session: UploadSession, post: dict[str, Any] | None) -> dict[str
 def upload_start(request: HttpRequest, body: UploadStart) -> HttpResponse:
     """Open an upload: get its part size, and a one-shot POST as an alternative."""
     try:
+        institution_id = _institution_id(request, body.institution)
         ticket = upload_session_create(
-            institution_id=_institution_id(request, body.institution),
+            institution_id=institution_id,
             filename=body.filename,
             size_bytes=body.size_bytes,
             content_type=body.content_type,
+            quota_bytes=Institution.objects.get(pk=institution_id).media_quota_bytes(),
         )
         multipart.parts_open(ticket.session)
     except MediaRefused as error:

@@ -199,3 +199,21 @@ def test_a_small_file_may_come_as_one_post_instead(client_for, editor_a, small_c
     assert MediaAsset.objects.get(pk=done.json()["asset_id"]).status == AssetStatus.QUEUED
     key = UploadSession.objects.get(pk=upload["id"]).key
     assert storage.store().multipart_open(key) == []  # the unused multipart upload is gone
+
+
+def test_a_college_over_its_video_quota_is_refused_before_any_url(
+    client_for, editor_a, college_a, big_clip
+):
+    college_a.media_quota_gib = 0
+    college_a.save(update_fields=["media_quota_gib"])
+
+    response = _post(
+        client_for(editor_a),
+        "/api/v1/uploads",
+        {"filename": "a.mp4", "size_bytes": len(big_clip), "content_type": "video/mp4"},
+    )
+
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("quota-exceeded")
+    assert "quota" in response.json()["detail"]
+    assert not UploadSession.objects.exists()
