@@ -57,7 +57,7 @@ def storage_cleanup(*, dry_run: bool = True, age: timedelta = ORPHAN_AGE) -> Cle
     # ``age``: its session, while pending and unexpired, protects its parts.
     pending = set(
         UploadSession.objects.filter(
-            status=UploadStatus.PENDING, expires_at__gt=now - age
+            status__in=[UploadStatus.PENDING, UploadStatus.FINALIZING], expires_at__gt=now - age
         ).values_list("key", flat=True)
     )
     for upload in storage.store().multipart_uploads():

@@ -153,7 +153,9 @@ class OutboxMessage(models.Model):
 
 class UploadStatus(models.TextChoices):
     PENDING = "pending", "Waiting for the upload"
+    FINALIZING = "finalizing", "Checking the video"
     FINALIZED = "finalized", "Finalized"
+    REFUSED = "refused", "Refused"
 
 
 # A client may finalize this long after its upload URLs expired (slow links).
@@ -164,8 +166,10 @@ class UploadSession(models.Model):
     """One attempt to upload a source straight to object storage.
 
     The client gets a presigned POST for ``uploads/<id>`` (one key per
-    attempt); finalize checks the object, validates it with the same code as
-    the task, and copies the bytes to the immutable, hash-named source key.
+    attempt) or part URLs; ``complete`` checks the object is whole, then a
+    worker finalizes it: validates it with the same code as the transcode,
+    and copies the bytes to the immutable, hash-named source key
+    (pending → finalizing → finalized | refused).
     """
 
     id = models.UUIDField(primary_key=True)
@@ -178,6 +182,9 @@ class UploadSession(models.Model):
         max_length=16, choices=UploadStatus.choices, default=UploadStatus.PENDING
     )
     asset = models.ForeignKey(MediaAsset, null=True, blank=True, on_delete=models.SET_NULL)
+    # Why finalizing refused the file (or, back to pending, why it stopped).
+    failure_code = models.CharField(max_length=32, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 

@@ -38,7 +38,7 @@ def institution_media_bytes(institution_id: int) -> int:
     )["total"]
     reserved = UploadSession.objects.filter(
         institution_id=institution_id,
-        status=UploadStatus.PENDING,
+        status__in=[UploadStatus.PENDING, UploadStatus.FINALIZING],
         expires_at__gt=timezone.now() - FINALIZE_GRACE,
     ).aggregate(total=Sum("size_bytes"))["total"]
     return int(stored or 0) + int(reserved or 0)

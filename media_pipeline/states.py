@@ -15,11 +15,13 @@ takeover) cannot move the asset any more.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -150,13 +152,49 @@ def lease_is_alive(asset: MediaAsset, *, now: Any = None) -> bool:
         # Prefork runs one task per child at a time: if we are claiming, our
         # own earlier execution is over.
         return False
+    return _process_running(pid)
+
+
+# /proc/<pid>/stat flag of a task in do_exit(); pending signals that end a
+# prefork pool child (its SIGTERM is the default action, Celery's cancel).
+_PF_EXITING = 0x4
+_FATAL_PENDING = (1 << (signal.SIGKILL - 1)) | (1 << (signal.SIGTERM - 1))
+
+
+def _process_running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not on its way out.
+
+    Dying counts as dead (RELIABILITY.md C12, tests/media_pipeline/
+    test_worker_faults.py): on a broker connection loss Celery sends SIGTERM
+    to the pool child running the task, and kombu has already put the message
+    back, so the redelivery can reach another pool child within milliseconds,
+    while the cancelled one is still exiting or is a zombie the worker's main
+    process has not reaped yet (it is busy reconnecting). ``os.kill(pid, 0)``
+    succeeds on both, so the redelivery was dropped as a duplicate and the
+    asset stayed "transcoding" with nobody working on it. Calling a dying
+    holder dead is safe: it can no longer heartbeat or move the asset.
+    """
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
         return False
-    except PermissionError:
+    except OSError:  # no procfs here: existence is all we can know
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, …
+    if fields[0] in {"Z", "X"} or int(fields[6]) & _PF_EXITING:
+        return False
+    pending = 0
+    for line in status.splitlines():
+        if line.startswith(("SigPnd:", "ShdPnd:")):
+            pending |= int(line.split()[1], 16)
+    return not pending & _FATAL_PENDING
 
 
 def asset_claim(asset_id: int, holder: str) -> Claim | None:

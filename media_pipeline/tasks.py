@@ -14,7 +14,7 @@ from celery import Task, shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from media_pipeline import cleanup, outbox, pipeline, runner, services, storage
+from media_pipeline import cleanup, outbox, pipeline, runner, services, storage, uploads
 from media_pipeline.models import AssetStatus
 from media_pipeline.states import ACTIVE, asset_transition, holder_new
 
@@ -61,6 +61,44 @@ def asset_transcode_task(self: Task, asset_id: int) -> None:
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     logger.info("asset %s: delivery (redelivered=%s)", asset_id, redelivered)
     pipeline.asset_process(asset_id, holder=holder_new())
+
+
+class UploadFinalizeTask(Task):
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        """Retries exhausted or a bug: the bytes are still stored, so the
+        session goes back to pending and the client may complete it again."""
+        session_id = args[0] if args else kwargs.get("session_id")
+        transient = isinstance(exc, storage.TRANSIENT_ERRORS)
+        uploads.upload_reopen(
+            session_id,
+            "Storage was unavailable while checking the video; complete the upload again."
+            if transient
+            else f"Checking the video failed ({type(exc).__name__}); complete the upload again.",
+        )
+
+
+@shared_task(
+    bind=True,
+    base=UploadFinalizeTask,
+    name=uploads.FINALIZE_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=storage.TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=settings.MEDIA_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=settings.MEDIA_MAX_RETRIES,
+    soft_time_limit=settings.MEDIA_FINALIZE_SOFT_TIME_LIMIT,
+    time_limit=settings.MEDIA_FINALIZE_TIME_LIMIT,
+)
+def upload_finalize_task(self: Task, session_id: str) -> int | None:
+    """On the ``default`` queue, not behind hour-long transcodes: an editor
+    learns within seconds per GiB that a file is refused. Its worker's temp
+    directory needs room for the largest upload (MEDIA_MAX_SOURCE_BYTES)."""
+    asset = uploads.upload_finalize(session_id)
+    return asset.pk if asset else None
 
 
 @shared_task(name="media_pipeline.tasks.outbox_relay_task", acks_late=True)

@@ -293,6 +293,11 @@ MEDIA_PROBE_TIMEOUT_SECONDS = 30.0
 MEDIA_TRANSCODE_TIMEOUT_SECONDS = float(env("MEDIA_TRANSCODE_TIMEOUT_SECONDS", "4800"))
 MEDIA_TRANSCODE_SOFT_TIME_LIMIT = 5400
 MEDIA_TRANSCODE_TIME_LIMIT = 5700
+# Finalizing an upload: download, ffprobe, sha256, store again ≈ 10 s per GiB
+# on MinIO (media_pipeline/uploads.py), so 8 GiB in under 2 min; 15 min leaves
+# room for slow storage and stays far below the visibility timeout.
+MEDIA_FINALIZE_SOFT_TIME_LIMIT = 900
+MEDIA_FINALIZE_TIME_LIMIT = 960
 MEDIA_RETRY_BACKOFF_MAX = 600
 MEDIA_MAX_RETRIES = 5
 # A delivery whose worker died counts as an attempt; the third loss fails the

@@ -147,6 +147,10 @@ def _remove(code: str) -> None:
         storage.store().objects_delete(pipeline.hls_prefix(asset))
         OutboxMessage.objects.filter(args=[asset.pk]).delete()
         asset.delete()
+    for session_id in UploadSession.objects.filter(institution=institution).values_list(
+        "pk", flat=True
+    ):
+        OutboxMessage.objects.filter(args=[str(session_id)]).delete()  # its finalize job
     UploadSession.objects.filter(institution=institution).delete()
     group = institution.editors_group
     get_user_model().objects.filter(username="browser_editor").delete()

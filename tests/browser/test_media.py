@@ -11,11 +11,12 @@ import pytest
 
 from cms import services
 from cms.models import ResourceType
-from media_pipeline import multipart, pipeline, states
+from media_pipeline import multipart, pipeline, states, uploads
 from media_pipeline import services as media_services
-from media_pipeline.models import AssetStatus, MediaAsset, UploadSession
+from media_pipeline.models import AssetStatus, MediaAsset, UploadSession, UploadStatus
 from tests.browser.conftest import HLS_JS, UPLOAD_PART_BYTES, log_in
 from tests.media_pipeline import samples
+from tests.media_pipeline.worker import wait_until
 
 pytestmark = pytest.mark.services
 
@@ -28,18 +29,34 @@ def noisy_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _upload(page, base: str, clip: Path) -> None:
+def _upload(page, base: str, clip: Path, college, django_db_blocker) -> None:
     page.goto(f"{base}/admin/media_assets/upload/")
     page.set_input_files("#upload-file", str(clip))
     page.click("form[data-media-upload] button[type=submit]")
+    _worker_finalizes(college, django_db_blocker)
     page.wait_for_url("**/admin/media_assets/inspect/*/", timeout=60_000)
+
+
+def _worker_finalizes(college, django_db_blocker) -> None:
+    """The default-queue worker's part, done here: once the page has
+    completed the upload, check the video and queue its transcode (the page
+    polls meanwhile)."""
+    with django_db_blocker.unblock():
+        session = wait_until(
+            lambda: UploadSession.objects.filter(
+                institution=college, status=UploadStatus.FINALIZING
+            ).first(),
+            60,
+            what="the page to complete the upload",
+        )
+        uploads.upload_finalize(session.pk)
 
 
 def test_an_editor_uploads_a_video_in_parts_and_sees_it_queued(
     page, app_server, college, editor, noisy_clip, django_db_blocker
 ):
     log_in(page, app_server, "browser_editor")
-    _upload(page, app_server, noisy_clip)
+    _upload(page, app_server, noisy_clip, college, django_db_blocker)
 
     with django_db_blocker.unblock():
         asset = MediaAsset.objects.get(institution=college)
@@ -86,7 +103,7 @@ def test_an_interrupted_upload_resumes_by_sending_only_the_missing_part(
     page.on(
         "request", lambda request: resent.append(request.url) if request.method == "PUT" else None
     )
-    _upload(page, app_server, noisy_clip)
+    _upload(page, app_server, noisy_clip, college, django_db_blocker)
 
     with django_db_blocker.unblock():
         asset = MediaAsset.objects.get(institution=college)
@@ -103,7 +120,7 @@ def test_on_the_quick_starts_local_disk_an_upload_becomes_playable(
     The editor uploads in the admin, the worker transcodes, the editor plays
     the result on the asset's page."""
     log_in(page, local_app_server, "browser_editor")
-    _upload(page, local_app_server, noisy_clip)
+    _upload(page, local_app_server, noisy_clip, college, django_db_blocker)
     with django_db_blocker.unblock():
         asset = MediaAsset.objects.get(institution=college)
         pipeline.asset_process(asset.pk, holder=states.holder_new())  # the worker's job

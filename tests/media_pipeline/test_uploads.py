@@ -9,9 +9,16 @@ import pytest
 import requests
 from django.core.exceptions import PermissionDenied
 
-from media_pipeline import selectors, storage, uploads
+from media_pipeline import selectors, storage, tasks, uploads
 from media_pipeline.errors import MediaRefused
-from media_pipeline.models import AssetStatus, OutboxMessage, UploadSession, UploadStatus
+from media_pipeline.models import (
+    AssetStatus,
+    MediaAsset,
+    OutboxMessage,
+    UploadSession,
+    UploadStatus,
+)
+from media_pipeline.services import TRANSCODE_TASK
 from tests.media_pipeline import samples
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -36,6 +43,19 @@ def _ticket(college, clip: Path, **kwargs) -> uploads.UploadTicket:
     )
 
 
+def _finalize(ticket: uploads.UploadTicket) -> MediaAsset:
+    """The request's half (complete), then the worker's (finalize); a refusal raises."""
+    session = uploads.upload_complete(
+        session_id=ticket.session.id, institution_id=ticket.session.institution_id
+    )
+    asset = uploads.upload_finalize(session.pk)
+    session.refresh_from_db()
+    if session.status == UploadStatus.REFUSED:
+        raise MediaRefused(session.failure_code, session.failure_message)
+    assert asset is not None and session.asset_id == asset.pk
+    return asset
+
+
 def test_a_college_at_its_quota_gets_no_upload_url(college_a, college_b, clip_small: Path) -> None:
     size = clip_small.stat().st_size
     first = _ticket(college_a, clip_small, quota_bytes=2 * size)
@@ -50,7 +70,7 @@ def test_a_college_at_its_quota_gets_no_upload_url(college_a, college_b, clip_sm
     assert _ticket(college_b, clip_small, quota_bytes=2 * size)  # another college's quota
     # A finalized upload counts once, as its asset.
     assert _post(first, clip_small.read_bytes()) == 204
-    uploads.upload_finalize(session_id=first.session.id, institution_id=college_a.pk)
+    _finalize(first)
     assert selectors.institution_media_bytes(college_a.pk) == 2 * size
 
 
@@ -58,7 +78,7 @@ def test_upload_then_finalize_queues_an_asset(college_a, clip_small: Path) -> No
     ticket = _ticket(college_a, clip_small)
     assert ticket.session.key == f"uploads/{ticket.session.id}"
     assert _post(ticket, clip_small.read_bytes()) == 204
-    asset = uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+    asset = _finalize(ticket)
     assert (asset.status, asset.original_filename) == (AssetStatus.QUEUED, "第三章 讲义.mp4")
     assert OutboxMessage.objects.filter(args=[asset.pk]).count() == 1
     assert storage.store().object_size(ticket.session.key) is None  # the per-attempt object is gone
@@ -74,7 +94,7 @@ def test_one_byte_over_the_announced_size_is_rejected_by_storage(
     ticket = _ticket(college_a, clip_small)
     assert _post(ticket, clip_small.read_bytes() + b"x") == 400
     with pytest.raises(MediaRefused) as refused:
-        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+        _finalize(ticket)
     assert refused.value.code == "upload_missing"
 
 
@@ -99,16 +119,16 @@ def test_finalize_checks_the_size_and_runs_the_same_validation(
     ticket = _ticket(college_a, clip_small)
     assert _post(ticket, clip_small.read_bytes()[:1000]) == 204
     with pytest.raises(MediaRefused) as refused:
-        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+        _finalize(ticket)
     assert refused.value.code == "upload_size"
 
     hostile = samples.hls_playlist_disguised(tmp_path / "m1.mp4", "file:///etc/passwd")
     ticket = _ticket(college_a, hostile)
     assert _post(ticket, hostile.read_bytes()) == 204
     with pytest.raises(MediaRefused) as refused:
-        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+        _finalize(ticket)
     assert refused.value.code == "unsupported_container"
-    assert OutboxMessage.objects.count() == 0
+    assert not OutboxMessage.objects.filter(task_name=TRANSCODE_TASK).exists()
 
 
 def test_finalize_twice_or_by_another_institution_is_refused(
@@ -118,12 +138,14 @@ def test_finalize_twice_or_by_another_institution_is_refused(
     ticket = _ticket(college_a, clip_small)
     assert _post(ticket, clip_small.read_bytes()) == 204
     with pytest.raises(PermissionDenied):
-        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_b.pk)
-    uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
+        uploads.upload_complete(session_id=ticket.session.id, institution_id=college_b.pk)
+    asset = _finalize(ticket)
     assert _post(ticket, b"overwrite attempt") == 204  # the URL still works until expiry…
-    with pytest.raises(MediaRefused) as refused:  # …but cannot become a source again
-        uploads.upload_finalize(session_id=ticket.session.id, institution_id=college_a.pk)
-    assert refused.value.code == "upload_finalized"
+    # …but cannot become a source again: the session stays finalized as it was.
+    again = uploads.upload_complete(session_id=ticket.session.id, institution_id=college_a.pk)
+    assert (again.status, again.asset_id) == (UploadStatus.FINALIZED, asset.pk)
+    assert uploads.upload_finalize(ticket.session.id) is None
+    assert MediaAsset.objects.count() == 1
 
 
 def test_session_refuses_oversized_or_undeclared_files_before_any_url(college_a) -> None:
@@ -146,3 +168,42 @@ def test_session_refuses_oversized_or_undeclared_files_before_any_url(college_a)
         )
     assert refused.value.code == "unsupported_type"
     assert UploadSession.objects.count() == 0
+
+
+def test_complete_hands_the_file_to_one_worker_task_however_often_it_is_called(
+    college_a, clip_small: Path
+) -> None:
+    ticket = _ticket(college_a, clip_small)
+    assert _post(ticket, clip_small.read_bytes()) == 204
+
+    first = uploads.upload_complete(session_id=ticket.session.id, institution_id=college_a.pk)
+    second = uploads.upload_complete(session_id=ticket.session.id, institution_id=college_a.pk)
+
+    assert (first.status, second.status) == (UploadStatus.FINALIZING, UploadStatus.FINALIZING)
+    queued = OutboxMessage.objects.filter(task_name=uploads.FINALIZE_TASK)
+    assert list(queued.values_list("args", flat=True)) == [[str(ticket.session.id)]]
+
+
+def test_the_finalize_task_run_twice_makes_one_asset(college_a, clip_small: Path) -> None:
+    ticket = _ticket(college_a, clip_small)
+    assert _post(ticket, clip_small.read_bytes()) == 204
+    uploads.upload_complete(session_id=ticket.session.id, institution_id=college_a.pk)
+
+    first = tasks.upload_finalize_task.apply(args=[str(ticket.session.id)]).get()
+    second = tasks.upload_finalize_task.apply(args=[str(ticket.session.id)]).get()
+
+    assert (MediaAsset.objects.get().pk, second) == (first, None)
+    assert OutboxMessage.objects.filter(task_name=TRANSCODE_TASK).count() == 1
+
+
+def test_a_finalize_that_gave_up_can_be_completed_again(college_a, clip_small: Path) -> None:
+    ticket = _ticket(college_a, clip_small)
+    assert _post(ticket, clip_small.read_bytes()) == 204
+    uploads.upload_complete(session_id=ticket.session.id, institution_id=college_a.pk)
+
+    assert uploads.upload_reopen(ticket.session.id, "Storage was unavailable.")
+    reopened = UploadSession.objects.get(pk=ticket.session.id)
+    assert (reopened.status, reopened.failure_code) == (UploadStatus.PENDING, "storage")
+
+    asset = _finalize(ticket)
+    assert asset.status == AssetStatus.QUEUED

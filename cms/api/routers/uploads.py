@@ -3,10 +3,11 @@
 The admin's upload screen and any other staff client use these endpoints
 (session auth with CSRF, as in the admin). A session is opened here; the
 bytes go to storage through presigned URLs (one POST for the whole file, or
-one PUT per part, resumable); ``complete`` then runs the one gate every
-upload passes (``media_pipeline.uploads.upload_finalize``: size, ffprobe
-validation, content hash) and queues the transcode. A refused file gets a
-422 with the reason and leaves nothing queued.
+one PUT per part, resumable); ``complete`` checks the object is whole and
+hands it to a worker for the one gate every upload passes
+(``media_pipeline.uploads.upload_finalize``: ffprobe validation, content hash,
+then the transcode is queued). The client polls ``GET /uploads/{id}`` until
+it is ``finalized`` (with the asset) or ``refused`` (with the reason).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from cms.models import Institution
 from cms.tenancy import institution_ids_for_user, is_network_admin
 from media_pipeline import multipart, storage
 from media_pipeline.errors import MediaRefused
-from media_pipeline.models import UploadSession
-from media_pipeline.uploads import upload_finalize, upload_session_create
+from media_pipeline.models import UploadSession, UploadStatus
+from media_pipeline.uploads import upload_complete as upload_session_complete
+from media_pipeline.uploads import upload_session_create
 
 
 class StaffSession(SessionAuth):
@@ -62,8 +64,22 @@ class PresignedPost(Schema):
     fields: dict[str, str]
 
 
+class UploadFailure(Schema):
+    code: str
+    message: str
+
+
 class UploadOut(Schema):
     id: uuid.UUID
+    status: str = Field(
+        description="`pending` (send parts, then complete), `finalizing` (a worker checks "
+        "the video: poll), `finalized` (see `asset_id`) or `refused` (see `failure`)."
+    )
+    asset_id: int | None = Field(description="The video, once finalized.")
+    asset_url: str | None = Field(description="Where the admin shows its transcode's progress.")
+    failure: UploadFailure | None = Field(
+        description="Why it was refused, or (back to pending) why checking it stopped."
+    )
     part_bytes: int = Field(description="Every part but the last has exactly this size.")
     part_count: int
     parts_done: list[int] = Field(description="Parts already stored: send only the others.")
@@ -78,12 +94,6 @@ class PartsRequest(Schema):
 
 class PartsOut(Schema):
     urls: dict[str, str] = Field(description="Part number → presigned URL to PUT it to.")
-
-
-class UploadDone(Schema):
-    asset_id: int
-    status: str
-    status_url: str = Field(description="Where the admin shows the transcode's progress.")
 
 
 def _institution_id(request: HttpRequest, code: str | None) -> int:
@@ -123,8 +133,28 @@ def _refused(error: MediaRefused) -> ApiProblem:
     return ApiProblem(status, "Upload refused", error.message, kind=error.code.replace("_", "-"))
 
 
-def _upload_out(session: UploadSession, post: dict[str, Any] | None) -> dict[str, Any]:
-    return {"id": session.pk, **multipart.parts_state(session), "post": post}
+def _upload_out(
+    request: HttpRequest, session: UploadSession, post: dict[str, Any] | None
+) -> dict[str, Any]:
+    asset_url = (
+        request.build_absolute_uri(f"/admin/media_assets/inspect/{session.asset_id}/")
+        if session.asset_id
+        else None
+    )
+    failure = (
+        {"code": session.failure_code, "message": session.failure_message}
+        if session.failure_code
+        else None
+    )
+    return {
+        "id": session.pk,
+        "status": session.status,
+        "asset_id": session.asset_id,
+        "asset_url": asset_url,
+        "failure": failure,
+        **multipart.parts_state(session),
+        "post": post,
+    }
 
 
 @router.post("/uploads", response={201: UploadOut, **ERRORS}, operation_id="upload_start")
@@ -146,7 +176,7 @@ def upload_start(request: HttpRequest, body: UploadStart) -> HttpResponse:
         raise ApiProblem(503, "Storage unavailable", "Try again in a moment.") from error
     # Absolute: on the quick start's local disk the store's URLs are the app's own paths.
     post = {"url": request.build_absolute_uri(ticket.url), "fields": ticket.fields}
-    data = _upload_out(ticket.session, post)
+    data = _upload_out(request, ticket.session, post)
     response = json_response(request, data, cache_control=PRIVATE_CACHE_CONTROL)
     response.status_code = 201
     return response
@@ -156,7 +186,9 @@ def upload_start(request: HttpRequest, body: UploadStart) -> HttpResponse:
 def upload_get(request: HttpRequest, upload_id: Path[uuid.UUID]) -> HttpResponse:
     """Where an upload stands: resume by sending the parts not in `parts_done`."""
     session = _session(request, upload_id)
-    return json_response(request, _upload_out(session, None), cache_control=PRIVATE_CACHE_CONTROL)
+    return json_response(
+        request, _upload_out(request, session, None), cache_control=PRIVATE_CACHE_CONTROL
+    )
 
 
 @router.post(
@@ -180,26 +212,30 @@ def upload_parts(request: HttpRequest, upload_id: Path[uuid.UUID], body: PartsRe
 
 @router.post(
     "/uploads/{upload_id}/complete",
-    response={201: UploadDone, **ERRORS},
+    response={200: UploadOut, 202: UploadOut, **ERRORS},
     operation_id="upload_complete",
 )
 def upload_complete(request: HttpRequest, upload_id: Path[uuid.UUID]) -> HttpResponse:
-    """Join the parts (if sent in parts), validate the video and queue its transcode."""
+    """Join the parts (if sent in parts) and hand the file to a worker that
+    validates it and queues its transcode: 202, then poll `GET /uploads/{id}`.
+    Calling it again is harmless (200 once finalized)."""
     session = _session(request, upload_id)
     try:
-        multipart.parts_finish(session)
-        asset = upload_finalize(session_id=session.pk, institution_id=session.institution_id)
+        if session.status == UploadStatus.PENDING:
+            multipart.parts_finish(session)
+        session = upload_session_complete(
+            session_id=session.pk, institution_id=session.institution_id
+        )
     except MediaRefused as error:
         raise _refused(error) from error
     except PermissionDenied as error:
         raise ApiProblem(404, "Not found", f"No upload {upload_id}.") from error
     except storage.TRANSIENT_ERRORS as error:
         raise ApiProblem(503, "Storage unavailable", "Try again in a moment.") from error
-    data = {
-        "asset_id": asset.pk,
-        "status": asset.status,
-        "status_url": request.build_absolute_uri(f"/admin/media_assets/inspect/{asset.pk}/"),
-    }
-    response = json_response(request, data, cache_control=PRIVATE_CACHE_CONTROL)
-    response.status_code = 201
+    if session.status == UploadStatus.REFUSED:
+        raise _refused(MediaRefused(session.failure_code, session.failure_message))
+    response = json_response(
+        request, _upload_out(request, session, None), cache_control=PRIVATE_CACHE_CONTROL
+    )
+    response.status_code = 200 if session.status == UploadStatus.FINALIZED else 202
     return response

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from media_pipeline import uploads
 from media_pipeline.models import AssetStatus, MediaAsset, UploadSession
 from tests.media_pipeline import samples
 
@@ -71,6 +72,20 @@ def _put(client, url: str, data: bytes) -> int:
         return response.status
 
 
+def _complete(client, upload: dict) -> dict:
+    """Complete (202: a worker takes it), do the worker's half here, then
+    read the session as a polling client does."""
+    accepted = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+    assert accepted.status_code == 202, accepted.content
+    assert accepted.json()["status"] == "finalizing"
+    uploads.upload_finalize(upload["id"])
+    state = client.get(f"/api/v1/uploads/{upload['id']}").json()
+    again = _post(client, f"/api/v1/uploads/{upload['id']}/complete")  # harmless, and 200 now
+    assert (again.status_code, again.json()["asset_id"]) == (200, state["asset_id"])
+    assert state["asset_url"].endswith(f"/admin/media_assets/inspect/{state['asset_id']}/")
+    return dict(state)
+
+
 def _send_parts(client, upload: dict, data: bytes, numbers: list[int]) -> None:
     urls = _post(client, f"/api/v1/uploads/{upload['id']}/parts", {"numbers": numbers}).json()
     for number in numbers:
@@ -88,10 +103,10 @@ def test_a_video_uploaded_in_parts_resumes_and_is_queued(client_for, editor_a, c
     resumed = client.get(f"/api/v1/uploads/{upload['id']}").json()
     assert resumed["parts_done"] == [1]
     _send_parts(client, upload, big_clip, [2])
-    done = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+    done = _complete(client, upload)
 
-    assert done.status_code == 201, done.content
-    asset = MediaAsset.objects.get(pk=done.json()["asset_id"])
+    assert done["status"] == "finalized"
+    asset = MediaAsset.objects.get(pk=done["asset_id"])
     assert (asset.institution_id, asset.status, asset.size_bytes) == (
         college_a.pk,
         AssetStatus.QUEUED,
@@ -121,9 +136,15 @@ def test_a_file_that_is_not_a_video_is_refused_by_its_probe(client_for, editor_a
     upload = _start(client, fake)
     _send_parts(client, upload, fake, [1])
 
-    response = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+    accepted = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+    assert (accepted.status_code, accepted.json()["status"]) == (202, "finalizing")
+    uploads.upload_finalize(upload["id"])  # the worker's half
 
-    assert response.status_code == 422, response.content
+    state = client.get(f"/api/v1/uploads/{upload['id']}").json()
+    assert (state["status"], state["asset_id"]) == ("refused", None)
+    assert state["failure"]["code"] == "unsupported_container"
+    again = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+    assert (again.status_code, again.json()["detail"]) == (422, state["failure"]["message"])
     assert not MediaAsset.objects.exists()
 
 
@@ -193,10 +214,9 @@ def test_a_small_file_may_come_as_one_post_instead(client_for, editor_a, small_c
     upload = _start(client, data)
 
     assert _form_post(client, upload["post"]["url"], upload["post"]["fields"], data) == 204
-    done = _post(client, f"/api/v1/uploads/{upload['id']}/complete")
+    done = _complete(client, upload)
 
-    assert done.status_code == 201, done.content
-    assert MediaAsset.objects.get(pk=done.json()["asset_id"]).status == AssetStatus.QUEUED
+    assert MediaAsset.objects.get(pk=done["asset_id"]).status == AssetStatus.QUEUED
     key = UploadSession.objects.get(pk=upload["id"]).key
     assert storage.store().multipart_open(key) == []  # the unused multipart upload is gone
 

@@ -2,7 +2,7 @@
 //
 // The file goes straight to object storage in parts (PUT to presigned URLs
 // from /api/v1/uploads/<id>/parts); the app only opens, lists and completes
-// the upload. Which parts arrived is asked of the server, so a reload, a
+// the upload, and a worker then checks the video while this page polls. Which parts arrived is asked of the server, so a reload, a
 // dropped connection or another tab resumes with the missing parts: pick the
 // same file again. Each part is retried with backoff; three go at once.
 (function () {
@@ -18,6 +18,7 @@
   const CONCURRENCY = 3;
   const RETRIES = 5;
   const URL_BATCH = 50;
+  const POLL_MS = 1000;
   const TYPES = { mp4: "video/mp4", m4v: "video/mp4", mov: "video/quicktime",
                   mkv: "video/x-matroska", webm: "video/webm" };
 
@@ -121,17 +122,32 @@
       }
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     }
-    say("Checking the video…");
-    let result;
+    say("Uploaded. Checking the video…");
+    let state;
     try {
-      result = await call("POST", `${api}/${session.id}/complete`);
+      state = await call("POST", `${api}/${session.id}/complete`);
+      // A worker checks the file (seconds per GiB): ask until it has decided.
+      while (state.status === "finalizing") {
+        await sleep(POLL_MS);
+        state = await call("GET", `${api}/${session.id}`);
+      }
     } catch (error) {
-      if (error.status === 422) localStorage.removeItem(memo); // refused: resuming cannot help
+      if (error.status === 422) { // refused: resuming cannot help
+        localStorage.removeItem(memo);
+        error.refused = true;
+      }
       throw error;
+    }
+    if (state.status === "refused") {
+      localStorage.removeItem(memo);
+      throw Object.assign(new Error(state.failure.message), { refused: true });
+    }
+    if (state.status !== "finalized") {
+      throw new Error(state.failure ? state.failure.message : "The upload was not completed.");
     }
     localStorage.removeItem(memo);
     say("Uploaded. Transcoding is queued.");
-    window.location.assign(result.status_url);
+    window.location.assign(state.asset_url);
   }
 
   form.addEventListener("submit", (event) => {
@@ -140,7 +156,9 @@
     if (!file) return;
     form.querySelector("button[type=submit]").disabled = true;
     upload(file).catch((error) => {
-      say(`Upload stopped: ${error.message} Pick the same file again to resume.`);
+      say(error.refused
+        ? `Refused: ${error.message}`
+        : `Upload stopped: ${error.message} Pick the same file again to resume.`);
       form.querySelector("button[type=submit]").disabled = false;
     });
   });
