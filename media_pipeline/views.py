@@ -8,10 +8,12 @@ presigned S3 URLs, so they need no session and no CSRF token.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -20,9 +22,21 @@ from media_pipeline.storage.base import content_type_for
 from media_pipeline.storage.local import LocalStore, url_claims
 
 
-def _local() -> LocalStore | None:
+def _local() -> LocalStore:
     chosen = storage.store()
-    return chosen if isinstance(chosen, LocalStore) else None
+    if not isinstance(chosen, LocalStore):
+        raise Http404("objects are in S3")
+    return chosen
+
+
+def _signed(purpose: str, token: str) -> tuple[LocalStore, dict[str, Any]]:
+    """The local store and the URL's claims; 403 when forged, expired or
+    signed for another purpose (a part URL is not a download URL)."""
+    local = _local()
+    try:
+        return local, url_claims(purpose, token)
+    except signing.BadSignature as error:
+        raise PermissionDenied("This link is invalid or has expired.") from error
 
 
 def _refused(status: int, reason: str) -> HttpResponse:
@@ -31,13 +45,7 @@ def _refused(status: int, reason: str) -> HttpResponse:
 
 @require_GET
 def object_get(request: HttpRequest, token: str) -> HttpResponseBase:
-    local = _local()
-    if local is None:
-        return _refused(404, "Not found.")
-    try:
-        claims = url_claims("get", token)
-    except signing.BadSignature:
-        return _refused(403, "This link is invalid or has expired.")
+    local, claims = _signed("get", token)
     path = local.path(claims["k"])
     if not path.is_file():
         return _refused(404, "Not found.")
@@ -50,13 +58,7 @@ def object_get(request: HttpRequest, token: str) -> HttpResponseBase:
 @require_POST
 def object_post(request: HttpRequest) -> HttpResponse:
     """A browser form POST like S3's: the policy pins key, type and size."""
-    local = _local()
-    if local is None:
-        return _refused(404, "Not found.")
-    try:
-        policy = url_claims("post", request.POST.get("policy", ""))
-    except signing.BadSignature:
-        return _refused(403, "The upload policy is invalid or has expired.")
+    local, policy = _signed("post", request.POST.get("policy", ""))
     if request.POST.get("key") != policy["k"] or request.POST.get("Content-Type") != policy["t"]:
         return _refused(403, "The form does not match its policy.")
     upload = request.FILES.get("file")
@@ -72,13 +74,7 @@ def object_post(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["PUT"])
 def part_put(request: HttpRequest, token: str) -> HttpResponse:
     """One part of a multipart upload, streamed to disk (never into memory)."""
-    local = _local()
-    if local is None:
-        return _refused(404, "Not found.")
-    try:
-        claims = url_claims("part", token)
-    except signing.BadSignature:
-        return _refused(403, "This link is invalid or has expired.")
+    local, claims = _signed("part", token)
     try:
         size = local.part_stream_put(
             claims["u"], claims["n"], request, settings.MEDIA_MAX_SOURCE_BYTES
