@@ -30,9 +30,10 @@ class MediaLimits:
     max_streams: int
     probe_timeout_seconds: float
     # Transcode subprocess limits (RELIABILITY.md M10, M11, M13).
-    transcode_timeout_seconds: float
+    transcode_timeout_seconds: float  # the most any source gets (see transcode_budget)
+    transcode_timeout_base_seconds: float
+    transcode_speed_floor: float  # × realtime the slowest transcode host reaches
     memory_bytes: int
-    cpu_seconds: int
     file_bytes: int
     output_bytes: int
     niceness: int
@@ -40,6 +41,12 @@ class MediaLimits:
 
     def with_(self, **changes: Any) -> MediaLimits:
         return replace(self, **changes)
+
+    def transcode_budget(self, duration_seconds: float) -> float:
+        """ffmpeg's wall-time budget for a source of this duration: a stalled
+        short clip is called stuck soon, a long lecture gets the time it needs."""
+        needed = self.transcode_timeout_base_seconds + duration_seconds / self.transcode_speed_floor
+        return min(self.transcode_timeout_seconds, needed)
 
 
 def media_limits() -> MediaLimits:
@@ -51,8 +58,9 @@ def media_limits() -> MediaLimits:
         max_streams=settings.MEDIA_MAX_STREAMS,
         probe_timeout_seconds=settings.MEDIA_PROBE_TIMEOUT_SECONDS,
         transcode_timeout_seconds=settings.MEDIA_TRANSCODE_TIMEOUT_SECONDS,
+        transcode_timeout_base_seconds=settings.MEDIA_TRANSCODE_TIMEOUT_BASE_SECONDS,
+        transcode_speed_floor=settings.MEDIA_TRANSCODE_SPEED_FLOOR,
         memory_bytes=settings.MEDIA_FFMPEG_MEMORY_BYTES,
-        cpu_seconds=settings.MEDIA_FFMPEG_CPU_SECONDS,
         file_bytes=settings.MEDIA_FFMPEG_FILE_BYTES,
         output_bytes=settings.MEDIA_FFMPEG_OUTPUT_BYTES,
         niceness=settings.MEDIA_FFMPEG_NICENESS,

@@ -7,6 +7,7 @@ percentage of the probed duration and an ETA from the elapsed wall time.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ class LadderOutput:
     result: runner.RunResult
 
 
-def run_limits(limits: MediaLimits) -> runner.RunLimits:
+def run_limits(limits: MediaLimits, duration_seconds: float) -> runner.RunLimits:
+    budget = limits.transcode_budget(duration_seconds)
     return runner.RunLimits(
-        timeout_seconds=limits.transcode_timeout_seconds,
+        timeout_seconds=budget,
         memory_bytes=limits.memory_bytes,
-        cpu_seconds=limits.cpu_seconds,
+        # ffmpeg's threads use every core: CPU time beyond budget × cores is a runaway.
+        cpu_seconds=int(budget * (os.cpu_count() or 1)),
         file_bytes=limits.file_bytes,
         output_bytes=limits.output_bytes,
         niceness=limits.niceness,
@@ -100,7 +103,7 @@ def ladder_transcode(
 
     result = runner.run(
         argv,
-        limits=run_limits(limits),
+        limits=run_limits(limits, probe.duration_seconds),
         workdir=outdir.parent,
         output_dir=outdir,
         on_poll=report,

@@ -162,9 +162,7 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
-        # Above the longest hard time limit (transcode: 2 h) plus retry countdowns,
-        # so kombu never redelivers a task that is still running (celery#5935).
-        "visibility_timeout": 10800,
+        # "visibility_timeout" is set with the transcode limits below.
         "socket_connect_timeout": 5,
         "socket_timeout": 30,
         "retry_on_timeout": True,
@@ -285,29 +283,44 @@ MEDIA_MAX_FPS = 60.0
 # Phones add timecode/metadata tracks next to video and audio; 200 is hostile.
 MEDIA_MAX_STREAMS = 8
 MEDIA_PROBE_TIMEOUT_SECONDS = 30.0
-# Ordering that matters (RELIABILITY.md C4/C10): ffmpeg's own budget < the
-# soft limit (the runner kills ffmpeg first and reports "timeout") < the hard
-# limit < the broker's visibility timeout (10800) - the longest retry backoff.
-# tests/media_pipeline/test_config.py asserts it. The longest source that fits
-# depends on the measured speed (docs/benchmarks.md "Video pipeline").
-MEDIA_TRANSCODE_TIMEOUT_SECONDS = float(env("MEDIA_TRANSCODE_TIMEOUT_SECONDS", "4800"))
-MEDIA_TRANSCODE_SOFT_TIME_LIMIT = 5400
-MEDIA_TRANSCODE_TIME_LIMIT = 5700
+# ffmpeg's time follows the source: 10 min plus its duration at the slowest
+# speed a transcode host may have (× realtime; this 2-core machine measured
+# 0.7–1.4× for 1080p, docs/benchmarks.md). A 4 h lecture gets 8 h 10 min, a
+# 10 min clip 30 min (media_pipeline/limits.py transcode_budget).
+MEDIA_TRANSCODE_SPEED_FLOOR = float(env("MEDIA_TRANSCODE_SPEED_FLOOR", "0.5"))
+MEDIA_TRANSCODE_TIMEOUT_BASE_SECONDS = 600.0
+# Ordering that matters (RELIABILITY.md C4/C10): the longest budget (a source
+# of MEDIA_MAX_DURATION_SECONDS) < the soft limit (the runner kills ffmpeg
+# first and reports "timeout") < the hard limit < the broker's visibility
+# timeout - the longest retry backoff. tests/media_pipeline/test_config.py
+# asserts it.
+MEDIA_TRANSCODE_TIMEOUT_SECONDS = (
+    MEDIA_TRANSCODE_TIMEOUT_BASE_SECONDS + MEDIA_MAX_DURATION_SECONDS / MEDIA_TRANSCODE_SPEED_FLOOR
+)
+MEDIA_TRANSCODE_SOFT_TIME_LIMIT = int(MEDIA_TRANSCODE_TIMEOUT_SECONDS) + 600
+MEDIA_TRANSCODE_TIME_LIMIT = MEDIA_TRANSCODE_SOFT_TIME_LIMIT + 300
 # Finalizing an upload: download, ffprobe, sha256, store again ≈ 10 s per GiB
 # on MinIO (media_pipeline/uploads.py), so 8 GiB in under 2 min; 15 min leaves
 # room for slow storage and stays far below the visibility timeout.
 MEDIA_FINALIZE_SOFT_TIME_LIMIT = 900
 MEDIA_FINALIZE_TIME_LIMIT = 960
 MEDIA_RETRY_BACKOFF_MAX = 600
+if REDIS_URL:
+    # Above the longest hard time limit plus retry countdowns, so kombu never
+    # redelivers a task that is still running (celery#5935). A worker lost for
+    # good is noticed sooner, by the sweeper (no heartbeat for 10 min).
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = (
+        MEDIA_TRANSCODE_TIME_LIMIT + MEDIA_RETRY_BACKOFF_MAX + 600
+    )
 MEDIA_MAX_RETRIES = 5
 # A delivery whose worker died counts as an attempt; the third loss fails the
 # asset ("worker lost ×3") instead of looping forever (RELIABILITY.md C2).
 MEDIA_MAX_ATTEMPTS = 3
 # ffmpeg rlimits: address space (the 1080p four-rung ladder of bench/video.py runs
 # inside 4 GiB; 512 MiB already fails x264 at 180p, test_validation.py M13),
-# CPU seconds, bytes per file, and the whole output directory (polled).
+# bytes per file, and the whole output directory (polled). CPU seconds follow
+# the time budget × the host's cores (media_pipeline/transcode.py).
 MEDIA_FFMPEG_MEMORY_BYTES = int(env("MEDIA_FFMPEG_MEMORY_BYTES", str(4 * 1024**3)))
-MEDIA_FFMPEG_CPU_SECONDS = 4 * 4800
 MEDIA_FFMPEG_FILE_BYTES = 2 * 1024**3
 MEDIA_FFMPEG_OUTPUT_BYTES = int(env("MEDIA_FFMPEG_OUTPUT_BYTES", str(20 * 1024**3)))
 MEDIA_FFMPEG_NICENESS = 10

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
+from media_pipeline.limits import media_limits
 from media_pipeline.tasks import asset_transcode_task
+from media_pipeline.transcode import run_limits
 from settings.celery import app
 
 
@@ -58,3 +62,25 @@ def test_a_starting_worker_removes_only_old_workspaces(tmp_path, monkeypatch) ->
     os.utime(old, (long_ago, long_ago))
     assert workspaces_clean_at_start() == 1
     assert (old.exists(), fresh.exists()) == (False, True)
+
+
+def test_the_longest_accepted_lecture_fits_its_transcode_budget_at_the_floor_speed() -> None:
+    """A source validation accepts must not be doomed to time out: at
+    MEDIA_TRANSCODE_SPEED_FLOOR × realtime, a source of the maximum duration
+    finishes inside its budget, and that budget nests in the task's limits."""
+    limits = media_limits()
+    longest = settings.MEDIA_MAX_DURATION_SECONDS
+    budget = limits.transcode_budget(longest)
+
+    assert longest / settings.MEDIA_TRANSCODE_SPEED_FLOOR < budget
+    assert budget < asset_transcode_task.soft_time_limit
+
+
+def test_a_short_clip_gets_a_short_budget_and_cpu_follows_the_cores() -> None:
+    limits = media_limits().with_(transcode_speed_floor=0.5, transcode_timeout_base_seconds=600)
+
+    ten_minutes = run_limits(limits, 600)
+
+    assert ten_minutes.timeout_seconds == 600 + 600 / 0.5
+    assert ten_minutes.cpu_seconds == int(1800 * (os.cpu_count() or 1))
+    assert run_limits(limits, 10**9).timeout_seconds == limits.transcode_timeout_seconds
