@@ -1,13 +1,15 @@
-"""Real Celery workers and a throwaway MinIO, started by the tests themselves.
+"""Real Celery workers, a throwaway MinIO and Redis, started by the tests themselves.
 
-The workers consume a queue unique to the test run on the shared Redis, and
-use the pytest database; the MinIO runs on a free port with its own data
-directory, so stopping it never disturbs the shared servers.
+The workers consume a queue unique to the test run (on the shared Redis or a
+throwaway one), and use the pytest database; the MinIO and Redis servers run
+on free ports with their own data directories, so stopping or killing them
+never disturbs the shared servers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -16,11 +18,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import redis
 from django.conf import settings
 
 REPO = Path(__file__).resolve().parents[2]
+# Celery configuration a worker started by Worker(conf=...) applies on top of
+# the Django settings (JSON), e.g. a short visibility timeout for one test.
+CONF_ENV = "WANXUE_TEST_CELERY_CONF"
 MINIO_CANDIDATES = [Path.home() / ".cache/wanxue/go/bin/minio", Path("/usr/local/bin/minio")]
 
 
@@ -48,16 +56,37 @@ def wait_until(condition, timeout: float, interval: float = 0.2, what: str = "co
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def celery_worker_main() -> None:
+    """``celery worker`` with the app's configuration plus CONF_ENV: for the
+    settings that have no command-line option (broker transport options)."""
+    from settings.celery import app
+
+    app.conf.update(json.loads(os.environ.get(CONF_ENV, "{}")))
+    app.worker_main(["worker", *sys.argv[1:]])
+
+
 class Worker:
     def __init__(
-        self, queue: str, log: Path, *, concurrency: int = 1, env: dict[str, str] | None = None
+        self,
+        queue: str,
+        log: Path,
+        *,
+        concurrency: int = 1,
+        prefetch: int = 1,
+        env: dict[str, str] | None = None,
+        conf: dict[str, Any] | None = None,
     ) -> None:
         self.log = log
+        if conf is None:
+            command = [sys.executable, "-m", "celery", "-A", "settings.celery", "worker"]
+        else:
+            launcher = "from tests.media_pipeline.worker import celery_worker_main as m; m()"
+            command = [sys.executable, "-c", launcher]
         self.process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "celery", "-A", "settings.celery", "worker"),
+                *command,
                 *("-Q", queue, "-c", str(concurrency), "--pool", "prefork"),
-                *("--prefetch-multiplier", "1", "--without-gossip", "--without-mingle"),
+                *("--prefetch-multiplier", str(prefetch), "--without-gossip", "--without-mingle"),
                 *("-n", f"{queue}@%h", "--loglevel", "INFO"),
             ],
             cwd=REPO,
@@ -65,6 +94,7 @@ class Worker:
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "settings.test",
                 "DATABASE_URL": test_database_url(),
+                CONF_ENV: json.dumps(conf or {}),
                 **(env or {}),
             },
             stdout=log.open("wb"),
@@ -72,6 +102,24 @@ class Worker:
             start_new_session=True,
         )
         wait_until(lambda: b" ready." in log.read_bytes(), 60, what="the worker to start")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def pool_pids(self) -> list[int]:
+        """The prefork pool children of the main process."""
+        return [pid for pid, ppid in _processes() if ppid == self.process.pid]
+
+    def kill(self) -> None:
+        """kill -9 of the whole worker: the main process and its pool children
+        at once (its own process group; ffmpeg has its own and dies by PDEATHSIG)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -81,6 +129,31 @@ class Worker:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)  # our own group only
         self.process.wait()
+
+
+def _processes() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every process we can see."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        yield int(entry.name), ppid
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's state letter for ``pid`` (R, S, T, Z…), None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` is running: a zombie (dead, not yet reaped) is not."""
+    return process_state(pid) not in {None, "Z", "X"}
 
 
 class ThrowawayMinio:
@@ -125,3 +198,71 @@ class ThrowawayMinio:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+class ThrowawayRedis:
+    """A redis-server of our own on a free port with its data in ``directory``:
+    tests that kill, restart or cut off the broker never touch the shared one."""
+
+    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.appendonly = appendonly
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start (or restart on the same data directory: an AOF is loaded)."""
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--dir", str(self.directory), "--save", ""),
+                *("--appendonly", "yes" if self.appendonly else "no"),
+                *("--appendfsync", "everysec"),
+                *("--logfile", str(self.directory / "redis.log")),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_until(self._ping, 30, what="the throwaway redis-server")
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=10)
+
+    def log(self) -> str:
+        return (self.directory / "redis.log").read_text(errors="replace")
+
+    def _ping(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:  # refused, or still loading its AOF
+            return False
+
+    def kill(self) -> None:
+        """kill -9: no shutdown save, no final fsync."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def celery_broker(url: str) -> Iterator[None]:
+    """This process's Celery publisher pointed at ``url`` (pools rebuilt lazily)."""
+    from settings.celery import app
+
+    def use(broker: str) -> None:
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.broker_url = broker
+
+    previous = app.conf.broker_url
+    use(url)
+    try:
+        yield
+    finally:
+        use(previous)
