@@ -42,17 +42,24 @@ class TranscodeTask(Task):
         )
 
 
+# Both pipeline tasks: redelivered if their worker dies, retried with jittered
+# backoff while storage is down (every countdown below the visibility timeout).
+STORAGE_RETRYING: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": storage.TRANSIENT_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": settings.MEDIA_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": settings.MEDIA_MAX_RETRIES,
+}
+
+
 @shared_task(
     bind=True,
     base=TranscodeTask,
     name=services.TRANSCODE_TASK,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=storage.TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=settings.MEDIA_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=settings.MEDIA_MAX_RETRIES,
+    **STORAGE_RETRYING,
     soft_time_limit=settings.MEDIA_TRANSCODE_SOFT_TIME_LIMIT,
     time_limit=settings.MEDIA_TRANSCODE_TIME_LIMIT,
     track_started=True,
@@ -83,13 +90,7 @@ class UploadFinalizeTask(Task):
     bind=True,
     base=UploadFinalizeTask,
     name=uploads.FINALIZE_TASK,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=storage.TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=settings.MEDIA_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=settings.MEDIA_MAX_RETRIES,
+    **STORAGE_RETRYING,
     soft_time_limit=settings.MEDIA_FINALIZE_SOFT_TIME_LIMIT,
     time_limit=settings.MEDIA_FINALIZE_TIME_LIMIT,
 )

@@ -8,7 +8,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from media_pipeline.limits import media_limits
-from media_pipeline.tasks import asset_transcode_task
+from media_pipeline.tasks import asset_transcode_task, upload_finalize_task
 from media_pipeline.transcode import run_limits
 from settings.celery import app
 
@@ -84,3 +84,12 @@ def test_a_short_clip_gets_a_short_budget_and_cpu_follows_the_cores() -> None:
     assert ten_minutes.timeout_seconds == 600 + 600 / 0.5
     assert ten_minutes.cpu_seconds == int(1800 * (os.cpu_count() or 1))
     assert run_limits(limits, 10**9).timeout_seconds == limits.transcode_timeout_seconds
+
+
+def test_upload_finalize_runs_on_the_default_queue_late_acked_inside_the_timeout() -> None:
+    """Not behind hour-long transcodes; redelivered if its worker dies."""
+    task = upload_finalize_task
+    visibility_timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert (task.acks_late, task.reject_on_worker_lost, task.max_retries) == (True, True, 5)
+    assert task.time_limit + task.retry_backoff_max < visibility_timeout
+    assert app.amqp.router.route({}, task.name, ("id",), {})["queue"].name == "default"
