@@ -1,6 +1,7 @@
 """Celery tasks for the video pipeline: thin, load by id, call a service.
 
-Routed to the ``transcode`` queue (CELERY_TASK_ROUTES). Run those workers with
+The transcode is routed to the ``transcode`` queue (CELERY_TASK_ROUTES), the
+rest to ``default``. Run transcode workers with
 ``-Q transcode --prefetch-multiplier 1 -c <cores/2>``: a prefetched transcode
 waits behind an hour-long one while aging toward the visibility timeout.
 """

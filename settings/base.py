@@ -212,7 +212,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # One queue per kind of work so each gets dedicated workers (RELIABILITY.md:
 # `-Q transcode -c <cores/2>` on video machines; `index` stays fast).
 CELERY_TASK_ROUTES = {
-    "media_pipeline.tasks.*": {"queue": "transcode"},
+    # Only the transcode: finalizing an upload, the outbox relay, the sweeper
+    # and the cleanup must not wait behind hour-long transcodes.
+    "media_pipeline.tasks.asset_transcode_task": {"queue": "transcode"},
     "search.tasks.*": {"queue": "index"},
 }
 
