@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from media_pipeline.errors import MediaRefused
-from media_pipeline.models import AssetStatus, MediaAsset, source_key
+from media_pipeline.models import AssetStatus, MediaAsset, OutboxMessage, source_key
 from media_pipeline.outbox import outbox_enqueue
 from media_pipeline.states import ACTIVE, asset_requeue, asset_transition
 from media_pipeline.validation import display_filename
@@ -103,6 +103,33 @@ def asset_cancel(asset: MediaAsset) -> bool:
     )
 
 
+def _queued_republish() -> int:
+    """Publish once more for assets queued longer than the broker's
+    visibility timeout whose last message is that old too.
+
+    A message Redis accepted and then lost in a machine crash (AOF
+    ``everysec`` may lose 1 s) is marked sent, so the outbox relay never
+    sends it again and the asset would wait in "queued" forever
+    (tests/media_pipeline/test_worker_faults.py C13 shows a killed Redis
+    process loses nothing). Any message still in the queue would have been
+    restored and run by then; a duplicate is a no-op for the claim.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.MEDIA_QUEUED_REPUBLISH_AFTER_SECONDS)
+    republished = 0
+    waiting = MediaAsset.objects.filter(status=AssetStatus.QUEUED, queued_at__lt=stale)
+    for asset_id in waiting.values_list("pk", flat=True):
+        recent = OutboxMessage.objects.filter(
+            task_name=TRANSCODE_TASK, args=[asset_id], created_at__gte=stale
+        )
+        if recent.exists():
+            continue
+        with transaction.atomic():
+            outbox_enqueue(TRANSCODE_TASK, [asset_id])
+        republished += 1
+        logger.warning("sweeper: asset %s queued since before %s, published again", asset_id, stale)
+    return republished
+
+
 def asset_sweep(*, stuck_after_seconds: float | None = None) -> dict[str, int]:
     """Repair jobs whose worker vanished without a trace (RELIABILITY.md C15).
 
@@ -112,7 +139,7 @@ def asset_sweep(*, stuck_after_seconds: float | None = None) -> dict[str, int]:
     """
     threshold = stuck_after_seconds or settings.MEDIA_SWEEP_STUCK_AFTER_SECONDS
     cutoff = timezone.now() - timedelta(seconds=threshold)
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "failed": 0, "republished": _queued_republish()}
     stuck = MediaAsset.objects.filter(status__in=ACTIVE, heartbeat_at__lt=cutoff)
     for asset_id, status, attempts in stuck.values_list("pk", "status", "attempts"):
         with transaction.atomic():

@@ -314,6 +314,9 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = (
         MEDIA_TRANSCODE_TIME_LIMIT + MEDIA_RETRY_BACKOFF_MAX + 600
     )
+# By then any message for a queued asset has run or been restored; one still
+# queued lost its message (media_pipeline/services.py _queued_republish).
+MEDIA_QUEUED_REPUBLISH_AFTER_SECONDS = MEDIA_TRANSCODE_TIME_LIMIT + MEDIA_RETRY_BACKOFF_MAX + 600
 MEDIA_MAX_RETRIES = 5
 # A delivery whose worker died counts as an attempt; the third loss fails the
 # asset ("worker lost ×3") instead of looping forever (RELIABILITY.md C2).

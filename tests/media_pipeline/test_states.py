@@ -157,12 +157,20 @@ def test_sweeper_requeues_a_stuck_job_then_fails_it_when_attempts_are_spent(
     states.asset_claim(asset.pk, "elsewhere:1:gone")
     long_ago = timezone.now() - timedelta(hours=3)
     MediaAsset.objects.filter(pk=asset.pk).update(heartbeat_at=long_ago)
-    assert services.asset_sweep(stuck_after_seconds=600) == {"requeued": 1, "failed": 0}
+    assert services.asset_sweep(stuck_after_seconds=600) == {
+        "requeued": 1,
+        "failed": 0,
+        "republished": 0,
+    }
     assert _status(asset) == AssetStatus.QUEUED
     MediaAsset.objects.filter(pk=asset.pk).update(
         status=AssetStatus.TRANSCODING, attempts=3, heartbeat_at=long_ago
     )
-    assert services.asset_sweep(stuck_after_seconds=600) == {"requeued": 0, "failed": 1}
+    assert services.asset_sweep(stuck_after_seconds=600) == {
+        "requeued": 0,
+        "failed": 1,
+        "republished": 0,
+    }
     refreshed = MediaAsset.objects.get(pk=asset.pk)
     assert (refreshed.status, refreshed.failure_code) == (AssetStatus.FAILED, "stuck")
 
@@ -170,5 +178,36 @@ def test_sweeper_requeues_a_stuck_job_then_fails_it_when_attempts_are_spent(
 def test_sweeper_leaves_a_job_with_a_fresh_heartbeat_alone(asset: MediaAsset) -> None:
     services.asset_submit(asset)
     states.asset_claim(asset.pk, "elsewhere:1:busy")
-    assert services.asset_sweep(stuck_after_seconds=600) == {"requeued": 0, "failed": 0}
+    assert services.asset_sweep(stuck_after_seconds=600) == {
+        "requeued": 0,
+        "failed": 0,
+        "republished": 0,
+    }
     assert _status(asset) == AssetStatus.PROBING
+
+
+def test_an_asset_whose_message_was_lost_is_published_again_once(
+    asset: MediaAsset, settings
+) -> None:
+    """A message Redis accepted, then lost (machine crash), is marked sent:
+    only the sweeper can notice, once the visibility timeout has passed."""
+    settings.MEDIA_QUEUED_REPUBLISH_AFTER_SECONDS = 3600
+    services.asset_submit(asset)
+    long_ago = timezone.now() - timedelta(hours=2)
+    MediaAsset.objects.filter(pk=asset.pk).update(queued_at=long_ago)
+    OutboxMessage.objects.update(created_at=long_ago, sent_at=long_ago)
+
+    first = services.asset_sweep(stuck_after_seconds=600)
+    second = services.asset_sweep(stuck_after_seconds=600)
+
+    assert (first["republished"], second["republished"]) == (1, 0)
+    assert OutboxMessage.objects.filter(args=[asset.pk]).count() == 2
+    assert _status(asset) == AssetStatus.QUEUED
+
+
+def test_a_recently_queued_asset_is_not_published_again(asset: MediaAsset, settings) -> None:
+    settings.MEDIA_QUEUED_REPUBLISH_AFTER_SECONDS = 3600
+    services.asset_submit(asset)
+
+    assert services.asset_sweep(stuck_after_seconds=600)["republished"] == 0
+    assert OutboxMessage.objects.filter(args=[asset.pk]).count() == 1
