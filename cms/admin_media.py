@@ -101,12 +101,13 @@ class MediaUploadView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
-        institutions = (
+        allowed = (
             Institution.objects.all()
             if is_network_admin(user)
             else Institution.objects.filter(pk__in=institution_ids_for_user(user, role="editor"))
         )
-        institutions = institutions.order_by("name")
+        institutions = list(allowed.order_by("name"))
+        used = selectors.institutions_media_bytes([i.pk for i in institutions[:QUOTA_ROWS]])
         return super().get_context_data(**kwargs) | {
             # A choice only when there is one to make.
             "institutions": institutions if len(institutions) > 1 else [],
@@ -115,7 +116,7 @@ class MediaUploadView(WagtailAdminTemplateMixin, TemplateView):
             "quotas": [
                 (
                     institution.name,
-                    selectors.institution_media_bytes(institution.pk) / 1024**3,
+                    used[institution.pk] / 1024**3,
                     institution.media_quota_bytes() / 1024**3,
                 )
                 for institution in institutions[:QUOTA_ROWS]
@@ -179,12 +180,10 @@ def media_preview_playlist(
     inspect page's player: the API serves only published resources' media,
     editors need to see theirs before. Same signing as the API's playlists."""
     asset = _asset_for(request, pk)
-    if not selectors.asset_is_playable(asset):
-        raise Http404("not ready")
-    try:
+    try:  # ValueError: not ready, or no such rendition
         text = selectors.playlist_signed(asset, rendition, seconds=PREVIEW_URL_SECONDS)
     except ValueError as error:
-        raise Http404("no such rendition") from error
+        raise Http404(str(error)) from error
     response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
     response["Cache-Control"] = "private, no-store"
     return response

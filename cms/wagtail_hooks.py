@@ -5,7 +5,6 @@ from django.http import HttpRequest
 from django.urls import path
 from django.utils.functional import cached_property
 from wagtail import hooks
-from wagtail.admin.panels import FieldPanel
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.chooser import ChooseResultsView, ChooseView, SnippetChooserViewSet
@@ -75,13 +74,7 @@ class InstitutionViewSet(SnippetViewSet):
     menu_order = 300
     add_to_admin_menu = True
     list_display = ["name", "code", "kind"]
-    list_filter = ["kind"]
-    panels = [
-        FieldPanel("code"),
-        FieldPanel("name"),
-        FieldPanel("kind"),
-        FieldPanel("media_quota_gib"),
-    ]
+    list_filter = ["kind"]  # the edit form: Institution.panels
 
 
 class MajorViewSet(SnippetViewSet):

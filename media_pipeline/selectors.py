@@ -30,18 +30,27 @@ def asset_queue_position(asset: MediaAsset) -> int | None:
     return ahead + 1
 
 
-def institution_media_bytes(institution_id: int) -> int:
-    """What counts against a college's quota: its stored sources, and the
-    uploads it has started and may still finalize (they reserve their size)."""
-    stored = MediaAsset.objects.filter(institution_id=institution_id).aggregate(
-        total=Sum("size_bytes")
-    )["total"]
+def institutions_media_bytes(institution_ids: list[int]) -> dict[int, int]:
+    """What counts against each college's quota: its stored sources, and the
+    uploads it has started and may still finalize (they reserve their size).
+    Two grouped queries however many colleges (the upload screen lists all
+    of them for a network admin)."""
+    used = dict.fromkeys(institution_ids, 0)
+    stored = MediaAsset.objects.filter(institution_id__in=institution_ids)
     reserved = UploadSession.objects.filter(
-        institution_id=institution_id,
+        institution_id__in=institution_ids,
         status__in=[UploadStatus.PENDING, UploadStatus.FINALIZING],
         expires_at__gt=timezone.now() - FINALIZE_GRACE,
-    ).aggregate(total=Sum("size_bytes"))["total"]
-    return int(stored or 0) + int(reserved or 0)
+    )
+    for rows in (stored, reserved):
+        totals = rows.values("institution_id").annotate(total=Sum("size_bytes"))
+        for row in totals.values_list("institution_id", "total"):
+            used[row[0]] += int(row[1] or 0)
+    return used
+
+
+def institution_media_bytes(institution_id: int) -> int:
+    return institutions_media_bytes([institution_id])[institution_id]
 
 
 def asset_is_playable(asset: MediaAsset) -> bool:

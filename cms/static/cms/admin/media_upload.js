@@ -2,7 +2,8 @@
 //
 // The file goes straight to object storage in parts (PUT to presigned URLs
 // from /api/v1/uploads/<id>/parts); the app only opens, lists and completes
-// the upload, and a worker then checks the video while this page polls. Which parts arrived is asked of the server, so a reload, a
+// the upload, and a worker then checks the video while this page polls.
+// Which parts arrived is asked of the server, so a reload, a
 // dropped connection or another tab resumes with the missing parts: pick the
 // same file again. Each part is retried with backoff; three go at once.
 (function () {
