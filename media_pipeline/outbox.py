@@ -20,12 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from media_pipeline.models import OutboxMessage
+from settings.celery import REQUEST_PUBLISH_RETRY
 
 logger = logging.getLogger(__name__)
 
-# On the request path, fail fast and leave the row to the relay rather than
-# hold an editor's save for Celery's full publish retry policy.
-COMMIT_PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 # The relay leaves fresh rows to their own on-commit publish.
 RELAY_GRACE_SECONDS = 5
 RELAY_BATCH = 200
@@ -34,7 +32,7 @@ RELAY_BATCH = 200
 def outbox_enqueue(task_name: str, args: list[Any]) -> OutboxMessage:
     """Record a task inside the current transaction; publish it on commit."""
     message = OutboxMessage.objects.create(task_name=task_name, args=args)
-    transaction.on_commit(partial(outbox_publish, message.pk, COMMIT_PUBLISH_RETRY))
+    transaction.on_commit(partial(outbox_publish, message.pk, REQUEST_PUBLISH_RETRY))
     return message
 
 

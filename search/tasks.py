@@ -10,6 +10,8 @@ from celery import shared_task
 from django.db import connection, transaction
 from elasticsearch import ApiError, TransportError
 
+from settings.celery import REQUEST_PUBLISH_RETRY
+
 from .indexing import IndexWriteError
 
 logger = logging.getLogger(__name__)
@@ -45,10 +47,9 @@ def index_pending_task(self: Any) -> int:
 
 def _enqueue_drain() -> None:
     try:
-        # No publish retries: with the broker down, a web request would wait
-        # for them (~5 s with the settings' policy) after its commit. The
-        # outbox keeps the work and the beat drain picks it up.
-        index_pending_task.apply_async(retry=False)
+        # Fail fast (see REQUEST_PUBLISH_RETRY): the outbox keeps the work and
+        # the beat drain picks it up.
+        index_pending_task.apply_async(retry=True, retry_policy=REQUEST_PUBLISH_RETRY)
     except Exception:
         # The broker is down: the save has committed and its outbox rows wait;
         # the next enqueue or `search_index drain` (beat) picks them up.

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import kombu.pools
 import redis
 from django.conf import settings
 
@@ -258,6 +259,10 @@ def celery_broker(url: str) -> Iterator[None]:
             app._pool.force_close_all()
         app._pool = None
         app.amqp._producer_pool = None
+        # kombu also keeps producer pools per connection in a global registry;
+        # without this, the old broker's entry would hand out the closed pool
+        # ("Acquire on closed pool") once the previous URL is back.
+        kombu.pools.reset()
         app.conf.broker_url = broker
 
     previous = app.conf.broker_url

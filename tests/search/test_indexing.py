@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
+import redis
 from django.db import transaction
 from django.test.utils import override_settings
 
@@ -11,7 +15,9 @@ from cms.models import Resource
 from search import indexing
 from search.backends.elasticsearch import client
 from search.models import IndexChange
-from search.tasks import _enqueue_drain, _superseded
+from search.tasks import _enqueue_drain, _superseded, index_pending_task
+from settings.celery import app as celery_app
+from tests.media_pipeline.worker import ThrowawayRedis, celery_broker
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=False)]
 
@@ -215,6 +221,47 @@ def test_with_elasticsearch_down_saves_succeed_and_the_backlog_drains_later(
 
     ids = _indexed_ids()
     assert {f"resource-{resource.pk}" for resource in created} <= ids
+    assert not IndexChange.objects.filter(processed_at__isnull=True).exists()
+
+
+def test_with_redis_down_saves_succeed_and_the_periodic_drain_indexes_them_later(
+    small_network, tmp_path: Path, django_capture_on_commit_callbacks, caplog
+):
+    """The broker is down when editors save (own redis-server, killed): each save
+    commits at once, its outbox rows wait, and once Redis is back the drain
+    that beat sends every minute (``search-outbox-drain``) indexes them."""
+    net = small_network
+    server = ThrowawayRedis(tmp_path / "redis")
+    celery_app.conf.task_always_eager = False  # this test needs the real publish
+    try:
+        with celery_broker(server.url):
+            server.kill()
+            started = time.monotonic()
+            with django_capture_on_commit_callbacks(execute=True):
+                created = [
+                    services.resource_create(
+                        institution=net.college_a,
+                        title=f"断网{number}",
+                        resource_type="article",
+                    )
+                    for number in range(3)
+                ]
+            assert time.monotonic() - started < 5  # no publish retries on the request path
+            assert "could not enqueue the index drain" in caplog.text
+            pending = IndexChange.objects.filter(processed_at__isnull=True)
+            assert {r.pk for r in created} <= set(pending.values_list("object_id", flat=True))
+            assert not {f"resource-{r.pk}" for r in created} & _indexed_ids()
+
+            server.start()  # Redis is back; beat sends its periodic drain
+            celery_app.send_task(celery_app.conf.beat_schedule["search-outbox-drain"]["task"])
+            queued = redis.Redis(port=server.port).lrange("index", 0, -1)
+            assert len(queued) == 1  # routed to the index workers' queue
+    finally:
+        celery_app.conf.task_always_eager = True
+        server.kill()
+
+    index_pending_task.apply()  # what the index worker runs for that message
+    assert {f"resource-{r.pk}" for r in created} <= _indexed_ids()
     assert not IndexChange.objects.filter(processed_at__isnull=True).exists()
 
 
