@@ -12,8 +12,8 @@ the ratios are comparable between runs; nothing here asserts a time.
     scripts/services up postgres && eval "$(scripts/services env)"
     .venv/bin/python bench/load_demo.py            # add --demo-only to skip load_catalog
 
-Only ``DATABASE_URL`` is used (a role that may create databases); the cache
-stays in memory and media go to a scratch folder.
+Only ``DATABASE_URL`` is used (a role that may create databases); the file
+cache and the media go to a scratch folder, removed at the end.
 """
 
 from __future__ import annotations
@@ -166,8 +166,8 @@ def main() -> None:
         sys.exit('needs DATABASE_URL for PostgreSQL: eval "$(scripts/services env)"')
     os.environ["DATABASE_URL"] = database_recreate(admin_url, arguments.database)
     os.environ["DJANGO_SETTINGS_MODULE"] = "settings.dev"
-    # Measured on PostgreSQL alone: the cache stays in memory and the three
-    # demo videos go to a scratch folder, so a restarting Redis or MinIO
+    # Measured on PostgreSQL alone: the file cache and the three demo videos
+    # go to a scratch folder, so a restarting Redis or MinIO
     # cannot skew (or break) the timing.
     for name in ("REDIS_URL", "ELASTICSEARCH_URL", "S3_BUCKET", "S3_ENDPOINT_URL"):
         os.environ.pop(name, None)

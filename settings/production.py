@@ -4,7 +4,7 @@ when one is missing rather than running on an insecure default."""
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env, env_bool
+from .base import MIDDLEWARE, STORAGES, env, env_bool
 
 REQUIRED = (
     "DJANGO_SECRET_KEY",
@@ -15,6 +15,9 @@ REQUIRED = (
     "S3_BUCKET",
     "S3_ACCESS_KEY_ID",
     "S3_SECRET_ACCESS_KEY",
+    # The admin's public origin (links in notification emails); base.py's
+    # local default would hide Wagtail's wagtailadmin.W003 here.
+    "WAGTAILADMIN_BASE_URL",
 )
 _missing = [name for name in REQUIRED if not env(name)]
 if _missing:
@@ -38,3 +41,12 @@ CSRF_COOKIE_SECURE = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = [o for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+# Static files (the admin's CSS and JS) are served by the app itself: WhiteNoise
+# right after SecurityMiddleware, from STATIC_ROOT filled by `collectstatic`
+# (the Dockerfile runs it), with hashed, compressed, long-cached names.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+)
+STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
