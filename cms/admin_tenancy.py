@@ -31,12 +31,15 @@ from wagtail.admin.views.reports.audit_logging import LogEntriesView
 from wagtail.admin.views.reports.locked_pages import LockedPagesView
 from wagtail.admin.views.reports.page_types_usage import PageTypesUsageReportView
 from wagtail.admin.views.reports.workflows import WorkflowTasksView, WorkflowView
+from wagtail.documents.api.admin.views import DocumentsAdminAPIViewSet
+from wagtail.images.api.admin.views import ImagesAdminAPIViewSet
 from wagtail.models import ModelLogEntry, Page, TaskState
 from wagtail.permissions import policy_registry
 
 from cms.models import Institution, Resource
 from cms.tenancy import (
     NETWORK_ADMINS_GROUP,
+    collection_members_choosable_by,
     institution_ids_for_user,
     institution_root_paths,
     is_network_admin,
@@ -291,6 +294,26 @@ def _tenant_bulk_action(
     if action_class is None:
         raise Http404
     return _tenant_bulk_action_class(action_class)(request, model).dispatch(request)
+
+
+class _TenantCollectionMembersAPI:
+    """Wagtail's admin API lists documents and images by collection *privacy*
+    only, so every college's files would show. Scope them like the choosers."""
+
+    request: HttpRequest
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()  # type: ignore[misc]
+        choosable = collection_members_choosable_by(self.request.user, queryset.model)
+        return queryset.filter(pk__in=choosable.values("pk"))
+
+
+class TenantDocumentsAdminAPIViewSet(_TenantCollectionMembersAPI, DocumentsAdminAPIViewSet):
+    pass
+
+
+class TenantImagesAdminAPIViewSet(_TenantCollectionMembersAPI, ImagesAdminAPIViewSet):
+    pass
 
 
 # The original view (class, or function for function views) → its scoped stand-in.

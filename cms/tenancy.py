@@ -38,8 +38,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, Model, Q, QuerySet
 from django.db.models.functions import Cast
 from wagtail.admin.widgets.chooser import BaseChooser
-from wagtail.models import Page
+from wagtail.models import CollectionMember, Page
 from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import policy_registry
 
 from cms.models import Institution, Resource
 from media_pipeline.models import MediaAsset
@@ -171,6 +172,15 @@ class ResourcePermissionPolicy(ModelPermissionPolicy):
         return resources_editable_by(user)
 
 
+def collection_members_choosable_by(user: Any, model: type[Model]) -> QuerySet:
+    """Documents and images: Wagtail keeps them in collections (one per
+    college, its staff groups hold the collection permissions), so what a user
+    may pick is what Wagtail's own choosers offer — "choose" in the collection."""
+    return policy_registry.get_by_type(model).instances_user_has_any_permission_for(
+        user, ["choose"]
+    )
+
+
 def limit_form_choices(form: Any, user: Any) -> None:
     """Narrow every choice of institution-owned objects in an admin form (and
     its inline formsets) to what ``user`` may pick.
@@ -178,8 +188,9 @@ def limit_form_choices(form: Any, user: Any) -> None:
     Choosers only *offer* the right objects; the form field behind them accepts
     any id that is posted. Meant for the admin forms' ``__init__`` (they know
     ``for_user``): resources → ``resources_choosable_by``; institutions → the
-    user's; anything else with an ``institution`` (pages, media assets) → the
-    user's institutions' objects.
+    user's; documents and images → ``collection_members_choosable_by``;
+    anything else with an ``institution`` (pages, media assets) → the user's
+    institutions' objects.
     """
     if user is None or is_network_admin(user):
         return
@@ -192,6 +203,8 @@ def limit_form_choices(form: Any, user: Any) -> None:
             allowed = resources_choosable_by(user)
         elif model is Institution:
             allowed = institutions_for_user(user)
+        elif issubclass(model, CollectionMember):
+            allowed = collection_members_choosable_by(user, model)
         elif any(field.name == "institution" for field in model._meta.get_fields()):
             allowed = model._default_manager.filter(institution__in=institution_ids_for_user(user))
         else:

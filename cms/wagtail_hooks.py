@@ -10,7 +10,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.chooser import ChooseResultsView, ChooseView, SnippetChooserViewSet
 from wagtail.snippets.views.snippets import EditView, SnippetViewSet
 
-from cms import admin_preview, tenancy
+from cms import admin_preview, admin_tenancy, tenancy
 from cms.admin_api_keys import ApiKeyViewSet
 from cms.admin_media import MediaAssetViewSet
 from cms.admin_summary import ResourcesSummaryItem
@@ -102,6 +102,12 @@ def scope_page_chooser(pages, request):
 @hooks.register("construct_explorer_page_queryset")
 def scope_explorer(parent_page, pages, request):
     return pages.filter(pk__in=tenancy.pages_visible_to(request.user).values("pk"))
+
+
+@hooks.register("construct_admin_api", order=100)  # after Wagtail's own registrations
+def scope_admin_api(router):
+    router.register_endpoint("documents", admin_tenancy.TenantDocumentsAdminAPIViewSet)
+    router.register_endpoint("images", admin_tenancy.TenantImagesAdminAPIViewSet)
 
 
 @hooks.register("after_move_page")

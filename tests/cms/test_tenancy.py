@@ -420,10 +420,17 @@ PAGE_CASES = [
     Case("revisions index", page_url("revisions_index", "course"), own_status=302),
     Case("revision view", page_revision("revisions_view")),
     Case("revision revert", page_revision("revisions_revert")),
+    Case("revision unschedule", page_revision("revisions_unschedule"), actor="reviewer"),
     Case(
         "revisions compare",
         lambda t: reverse(
             "wagtailadmin_pages:revisions_compare", args=[t.course.pk, "earliest", "latest"]
+        ),
+    ),
+    Case(
+        "preview on add",
+        lambda t: reverse(
+            "wagtailadmin_pages:preview_on_add", args=["cms", "chapterpage", t.course.pk]
         ),
     ),
     Case("history", page_url("history", "course")),
@@ -552,6 +559,7 @@ RESOURCE_CASES = [
     Case("history results", resource_url("history_results", "resource")),
     Case("revision view", resource_revision("revisions_view")),
     Case("revision revert", resource_revision("revisions_revert")),
+    Case("revision unschedule", resource_revision("revisions_unschedule"), actor="reviewer"),
     Case(
         "revisions compare",
         lambda t: reverse(
@@ -676,6 +684,16 @@ MEDIA_CASES = [
         other_status=NOTHING_CHOSEN,
     ),
     Case("image bulk delete", bulk("wagtailimages", "image", "delete", "image")),
+    # Wagtail's admin API serves documents and images by collection privacy
+    # alone; cms/admin_tenancy.py scopes them like the choosers.
+    Case(
+        "document admin API detail",
+        lambda t: reverse("wagtailadmin_api:documents:detail", args=[t.document.pk]),
+    ),
+    Case(
+        "image admin API detail",
+        lambda t: reverse("wagtailadmin_api:images:detail", args=[t.image.pk]),
+    ),
 ]
 
 OBJECT_CASES = [
@@ -908,7 +926,22 @@ LISTINGS = [
         search("wagtaildocs_chooser:choose_results"),
         own("document"),
     ),
+    Listing(
+        "admin API: documents",
+        lambda w: reverse("wagtailadmin_api:documents:listing"),
+        own("document"),
+    ),
+    Listing(
+        "admin API: documents search",
+        lambda w: reverse("wagtailadmin_api:documents:listing") + "?search=secret",
+        own("document"),
+    ),
     Listing("images", lambda w: reverse("wagtailimages:index"), own("image")),
+    Listing(
+        "admin API: images",
+        lambda w: reverse("wagtailadmin_api:images:listing"),
+        own("image"),
+    ),
     Listing("image chooser", lambda w: reverse("wagtailimages_chooser:choose"), own("image")),
     # "Select all in listing" sends id=all: Wagtail then takes every object of
     # the model (or every page under childOf, searched with q).
@@ -1020,6 +1053,26 @@ def test_resource_form_offers_only_own_media_assets(world, client_for):
     assert_no_b_content(response)
 
 
+def test_editor_cannot_give_a_resource_another_colleges_document(world, client_for):
+    """The document chooser offers only A's collection; a posted id of B's
+    document is refused by the form, and nothing stored changes."""
+    client = client_for(world.a.editor)
+    resource = world.a.draft_resource
+    url = reverse("wagtailsnippets_cms_resource:edit", args=[resource.pk])
+    form = querydict_from_html(body_of(client.get(url)), form_id="w-editor-form").dict()
+    before = b_state()
+
+    response = client.post(url, {**form, "document": str(world.b.document.pk)})
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "document" in response.context["form"].errors
+    assert_no_b_content(response)
+    resource.refresh_from_db()
+    assert resource.document_id != world.b.document.pk
+    assert resource.latest_revision.content.get("document") != world.b.document.pk
+    assert b_state() == before
+
+
 def test_limit_form_choices_narrows_chapter_resources(world):
     chapter = world.a.chapter
     form_class = ChapterPage.get_edit_handler().get_form_class()
@@ -1045,6 +1098,7 @@ def test_limit_form_choices_narrows_resource_media_and_owner(world):
 
     assert list(form.fields["media_asset"].queryset) == [own]
     assert list(form.fields["institution"].queryset) == [world.a.college]
+    assert list(form.fields["document"].queryset) == [world.a.document]
 
 
 def test_editor_cannot_move_own_page_into_another_college(world, client_for):
@@ -1069,6 +1123,47 @@ def test_editor_cannot_copy_own_page_into_another_college(world, client_for):
 
     assert response.status_code == 200  # the form, with "no permission to add here"
     assert_no_b_content(response)
+    assert b_state() == before
+
+
+def _admin_api_action(client: Client, page: Page, action: str, body: dict):
+    return client.post(
+        reverse("wagtailadmin_api:pages:action", args=[page.pk, action]),
+        json.dumps(body),
+        content_type="application/json",
+    )
+
+
+@pytest.mark.parametrize("action", ["copy", "move"])
+def test_admin_api_cannot_copy_or_move_own_page_into_another_college(action, world, client_for):
+    """The admin API's page actions (what the explorer's drag and drop uses)."""
+    client = client_for(world.a.reviewer)
+    before = b_state()
+
+    response = _admin_api_action(
+        client, world.a.draft_course, action, {"destination_page_id": world.b.root_page_id}
+    )
+
+    assert response.status_code in (403, 404)
+    assert_no_b_content(response)
+    assert b_state() == before
+    # The same action within A's own subtree works: the refusal is about B.
+    # (A course may live only under its college: a move reorders it there.)
+    inside_a = (
+        {"destination_page_id": world.a.course.pk, "position": "right"}
+        if action == "move"
+        else {"destination_page_id": world.a.root_page_id}
+    )
+    response = _admin_api_action(client, world.a.draft_course, action, inside_a)
+    assert response.status_code in (200, 201), body_of(response)
+
+
+def test_admin_api_cannot_unpublish_another_colleges_page(world, client_for):
+    before = b_state()
+
+    response = _admin_api_action(client_for(world.a.reviewer), world.b.course, "unpublish", {})
+
+    assert response.status_code == 404
     assert b_state() == before
 
 
