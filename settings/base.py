@@ -176,11 +176,14 @@ if REDIS_URL:
     }
 else:
     _broker_dir = VAR_DIR / "celery-broker"
-    CELERY_BROKER_URL = "filesystem://"
+    # (a host name, ignored, only to keep kombu from warning "No hostname was supplied")
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        # (kombu's default is ./control: the repository's root)
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     # A file cache, not per-process memory: the web server and the Celery

@@ -15,6 +15,7 @@ Application throttling is not a security boundary: the edge limits too.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import secrets
 import time
@@ -29,6 +30,9 @@ from ninja.security import APIKeyHeader
 from cms.models import ApiKey
 
 from .problems import ApiProblem
+from .response_cache import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "wx"
 WINDOW_SECONDS = 60
@@ -114,8 +118,14 @@ def rate_limit_check(caller: Caller) -> None:
     window = int(now // WINDOW_SECONDS)
     counter = f"api-rate:{caller.ident}:{window}"
     # add() then incr(): atomic in Redis, and the key expires with its window.
-    cache.add(counter, 0, timeout=WINDOW_SECONDS + 5)
-    count = cache.incr(counter)
+    try:
+        cache.add(counter, 0, timeout=WINDOW_SECONDS + 5)
+        count = cache.incr(counter)
+    except CACHE_ERRORS:
+        # Fail open: with Redis down, learners keep reading; the edge's
+        # limit in front of the app stays the real control (RELIABILITY A7).
+        logger.warning("rate limit not counted for %s: cache unreachable", caller.ident)
+        return
     if count > caller.rate_per_minute:
         retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         raise ApiProblem(

@@ -16,6 +16,11 @@ commit). ``RESPONSE_CACHE_SECONDS`` bounds how long a missed signal could
 serve stale content. A change anywhere invalidates everything: editors
 publish a few times a minute network-wide, so a finer key is not worth its
 bookkeeping yet.
+
+The cache is only an optimisation: with Redis down, every answer is built
+from the database and every write goes through (RELIABILITY C7). A write made
+during the outage cannot replace the generation, so once Redis is back an
+answer cached before it may be served for up to ``RESPONSE_CACHE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -32,8 +38,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest, HttpResponse
+from redis import RedisError
 
 from cms.api.http import body_response
+
+logger = logging.getLogger(__name__)
+
+# What a cache that cannot be reached raises: redis-py's errors, or the
+# quick start's file cache failing on disk.
+CACHE_ERRORS = (RedisError, OSError)
 
 GENERATION_KEY = "api-v1:content-generation"
 RESPONSE_CACHE_SECONDS = 60
@@ -59,7 +72,10 @@ NOT_CONTENT = frozenset(
 
 def generation_replace() -> str:
     generation = secrets.token_hex(8)
-    cache.set(GENERATION_KEY, generation, None)
+    try:
+        cache.set(GENERATION_KEY, generation, None)
+    except CACHE_ERRORS:
+        logger.warning("api cache unreachable: content generation not replaced", exc_info=True)
     return generation
 
 
@@ -110,7 +126,11 @@ def cached_public(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         key = _key(request)
         # One round trip for both: the entry names the generation it was
         # built in, and only counts while that is still the current one.
-        found = cache.get_many([GENERATION_KEY, key])
+        try:
+            found = cache.get_many([GENERATION_KEY, key])
+        except CACHE_ERRORS:
+            logger.warning("api cache unreachable: answering %s uncached", request.path)
+            return view(request, *args, **kwargs)
         generation = found.get(GENERATION_KEY) or generation_replace()
         entry = found.get(key)
         if entry is not None and entry[0] == generation:
@@ -119,7 +139,10 @@ def cached_public(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         response = view(request, *args, **kwargs)
         if response.status_code == 200 and response.has_header("ETag"):
             entry = (generation, response["ETag"], response.content)
-            cache.set(key, entry, RESPONSE_CACHE_SECONDS)
+            try:
+                cache.set(key, entry, RESPONSE_CACHE_SECONDS)
+            except CACHE_ERRORS:
+                logger.warning("api cache unreachable: %s not kept", request.path)
         return response
 
     # Ninja reads parameter types from the signature, resolving string

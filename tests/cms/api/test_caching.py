@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cms import services
+from cms.api import response_cache
 from cms.models import Resource
+from tests.media_pipeline.worker import ThrowawayRedis
 
 
 def _publish_title(resource: Resource, title: str) -> None:
@@ -159,3 +161,33 @@ def test_with_the_cache_off_every_request_is_built(
 
     with django_assert_num_queries(6):
         assert api.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+@pytest.mark.services
+def test_with_redis_down_editors_save_and_the_api_answers_from_the_database(
+    api, outline_url, settings, tmp_path
+):
+    """RELIABILITY C7 for the cache: REDIS_URL is also the API's cache, and
+    with it gone a save must still commit and learners must still read."""
+    url, shared = outline_url
+    redis_server = ThrowawayRedis(tmp_path / "redis")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+        }
+    }
+    assert api.get(url).json()["chapters"][0]["resources"][0]["title"] == "乙校视频"  # cached
+    redis_server.kill()
+
+    _publish_title(shared, "乙校视频（停机时修订）")  # the editor's save commits
+
+    assert Resource.objects.get(pk=shared.pk).title == "乙校视频（停机时修订）"
+    response = api.get(url)  # built from the database, rate limit not counted
+    assert response.status_code == 200
+    assert response.json()["chapters"][0]["resources"][0]["title"] == "乙校视频（停机时修订）"
+
+    redis_server.start()  # back, empty: caching resumes with the current content
+    assert api.get(url).json()["chapters"][0]["resources"][0]["title"] == "乙校视频（停机时修订）"
+    assert redis_server.client().exists(f":1:{response_cache.GENERATION_KEY}")
+    redis_server.kill()
