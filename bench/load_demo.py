@@ -173,6 +173,10 @@ def main() -> None:
         os.environ.pop(name, None)
     scratch = tempfile.mkdtemp(prefix="wanxue-bench-")
     os.environ["WANXUE_VAR_DIR"] = scratch
+    # The clips' transcodes are queued on the quick start's filesystem broker
+    # (as scripts/demo prepares it); nothing consumes them here.
+    for folder in ("out", "processed"):
+        (Path(scratch) / "celery-broker" / folder).mkdir(parents=True)
     try:
         run(arguments)
     finally:

@@ -27,8 +27,8 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
-from django.db.models import CharField, F, OuterRef, Subquery, Value, prefetch_related_objects
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import F, Value, prefetch_related_objects
+from django.db.models.functions import Coalesce
 from django.db.models.signals import post_save
 from django.utils import timezone
 from modelcluster.models import ClusterableModel, get_all_child_relations
@@ -157,16 +157,35 @@ def _revisions_publish_batch(objects: list[Any]) -> None:
         for obj in objects:
             obj.latest_revision_created_at = now
         published["latest_revision_created_at"] = now
-    # Two set-based UPDATEs instead of bulk_update: only the revision id differs
-    # per row, and bulk_update's CASE WHEN per field and row cost ~5 ms per
-    # object to build (84 s of a 15k-resource load under the profiler).
-    this_revision = Revision.objects.filter(
-        pk__in=[revision.pk for revision in revisions],
-        base_content_type=base_content_type,
-        object_id=Cast(OuterRef("pk"), output_field=CharField()),
-    ).values("pk")[:1]
     rows.update(**published)
-    rows.update(latest_revision=Subquery(this_revision), live_revision=Subquery(this_revision))
+    pairs = [(obj.pk, revision.pk) for obj, revision in zip(objects, revisions, strict=True)]
+    _revision_ids_set(table_model, pairs)
+    rows.update(live_revision=F("latest_revision"))
+
+
+def _revision_ids_set(table_model: type[models.Model], pairs: list[tuple[int, int]]) -> None:
+    """``latest_revision`` of each (object id, revision id) pair, in one UPDATE.
+
+    Set-based, not ``bulk_update``: only the revision id differs per row, and
+    Django builds its CASE WHEN at ~0.6 ms an object (0.58 s a batch of 1000,
+    9 s of the 15k-resource load); this plain ``CASE id WHEN … THEN …`` takes
+    0.1 s a batch on PostgreSQL and SQLite alike. A correlated subquery looking
+    the ids up instead left the plan to the statistics of a table still
+    growing: the same phase took 10–63 s from run to run.
+    """
+    meta = table_model._meta
+    latest_field = meta.get_field("latest_revision")
+    assert meta.pk is not None and isinstance(latest_field, models.Field)
+    quote = connection.ops.quote_name
+    names = (meta.db_table, meta.pk.column, latest_field.column)
+    table, pk, latest = (quote(str(name)) for name in names)
+    whens = " ".join(["WHEN %s THEN %s"] * len(pairs))
+    ids = ", ".join(["%s"] * len(pairs))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {latest} = CASE {pk} {whens} END WHERE {pk} IN ({ids})",
+            [*(value for pair in pairs for value in pair), *(obj_id for obj_id, _ in pairs)],
+        )
 
 
 def pages_append(parent: Page, pages: Sequence[Page]) -> None:
