@@ -38,6 +38,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import CharField, Model, Q, QuerySet
 from django.db.models.functions import Cast
 from wagtail.admin.widgets.chooser import BaseChooser
+from wagtail.fields import RichTextField
 from wagtail.models import CollectionMember, Page
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import policy_registry
@@ -215,6 +216,33 @@ def limit_form_choices(form: Any, user: Any) -> None:
     for formset in getattr(form, "formsets", {}).values():
         for child_form in formset.forms:
             limit_form_choices(child_form, user)
+
+
+def rich_text_references_check(form: Any, user: Any) -> None:
+    """Rich text names documents and images by id (links, embeds), past the
+    narrowed choice fields: refuse those the user could not choose. For the
+    admin forms' ``clean``, after the widget has turned the editor's
+    contentstate into stored HTML."""
+    if user is None or is_network_admin(user):
+        return
+    rich_text_fields = [
+        field for field in form._meta.model._meta.get_fields() if isinstance(field, RichTextField)
+    ]
+    for field in rich_text_fields:
+        name = field.name
+        value = form.cleaned_data.get(name)
+        if not value:
+            continue
+        for model, object_id, *_ in field.extract_references(value):
+            if not issubclass(model, CollectionMember):
+                continue
+            if not collection_members_choosable_by(user, model).filter(pk=object_id).exists():
+                form.add_error(
+                    name,
+                    f"链接了不可用的{model._meta.verbose_name}（编号 {object_id}）："
+                    "只能引用本院校的文件与图片。",
+                )
+                break
 
 
 def _limit_chooser_lookup(widget: BaseChooser, queryset: QuerySet) -> None:

@@ -35,6 +35,9 @@ class OwnedPageForm(WagtailAdminPageForm):
 
     def clean(self):
         cleaned_data = super().clean()
+        from cms.tenancy import rich_text_references_check
+
+        rich_text_references_check(self, self.for_user)
         parent = self.parent_page if self.instance._state.adding else self.instance.get_parent()
         institution_id = getattr(parent.specific, "institution_id", None)
         if institution_id is None:

@@ -48,6 +48,9 @@ class ResourceForm(WagtailAdminModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        from cms.tenancy import rich_text_references_check
+
+        rich_text_references_check(self, self.for_user)
         # Saving a draft with a video still transcoding is fine; publishing is not.
         if "action-publish" in self.data and (asset := cleaned.get("media_asset")) is not None:
             reason = media_not_ready_reason(asset)

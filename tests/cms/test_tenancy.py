@@ -1073,6 +1073,52 @@ def test_editor_cannot_give_a_resource_another_colleges_document(world, client_f
     assert b_state() == before
 
 
+def _rich_text_linking(document_id: int) -> str:
+    """The Draftail editor's contentstate for one link to a document, as posted."""
+    return json.dumps(
+        {
+            "blocks": [
+                {
+                    "key": "a",
+                    "text": "讲义",
+                    "type": "unstyled",
+                    "depth": 0,
+                    "inlineStyleRanges": [],
+                    "entityRanges": [{"offset": 0, "length": 2, "key": 0}],
+                    "data": {},
+                }
+            ],
+            "entityMap": {
+                "0": {"type": "DOCUMENT", "mutability": "MUTABLE", "data": {"id": document_id}}
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize("whose", ["b", "a"])
+def test_rich_text_may_link_only_own_colleges_documents(whose, world, client_for):
+    """A hand-made POST can name any document id in rich text, past the
+    chooser: another college's is refused, the editor's own is kept."""
+    client = client_for(world.a.editor)
+    resource = world.a.draft_resource
+    url = reverse("wagtailsnippets_cms_resource:edit", args=[resource.pk])
+    form = querydict_from_html(body_of(client.get(url)), form_id="w-editor-form").dict()
+    document = getattr(world, whose).document
+
+    response = client.post(url, {**form, "body": _rich_text_linking(document.pk)})
+
+    resource.refresh_from_db()
+    stored = f'linktype="document" id="{document.pk}"'
+    if whose == "b":
+        assert response.status_code == 200  # the form again, with the error
+        assert "body" in response.context["form"].errors
+        assert_no_b_content(response)
+        assert stored not in resource.latest_revision.content["body"]
+    else:
+        assert response.status_code == 302
+        assert stored in resource.latest_revision.content["body"]
+
+
 def test_limit_form_choices_narrows_chapter_resources(world):
     chapter = world.a.chapter
     form_class = ChapterPage.get_edit_handler().get_form_class()
