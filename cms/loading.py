@@ -157,10 +157,9 @@ def _revisions_publish_batch(objects: list[Any]) -> None:
         for obj in objects:
             obj.latest_revision_created_at = now
         published["latest_revision_created_at"] = now
-    rows.update(**published)
     pairs = [(obj.pk, revision.pk) for obj, revision in zip(objects, revisions, strict=True)]
     _revision_ids_set(table_model, pairs)
-    rows.update(live_revision=F("latest_revision"))
+    rows.update(**published, live_revision=F("latest_revision"))  # the id just set
 
 
 def _revision_ids_set(table_model: type[models.Model], pairs: list[tuple[int, int]]) -> None:

@@ -233,13 +233,20 @@ def rich_text_references_check(form: Any, user: Any) -> None:
         value = form.cleaned_data.get(name)
         if not value:
             continue
+        named: dict[type[Model], set[int]] = {}
         for model, object_id, *_ in field.extract_references(value):
-            if not issubclass(model, CollectionMember):
-                continue
-            if not collection_members_choosable_by(user, model).filter(pk=object_id).exists():
+            if issubclass(model, CollectionMember):
+                named.setdefault(model, set()).add(int(object_id))
+        for model, ids in named.items():  # one query per model, not per link
+            allowed = set(
+                collection_members_choosable_by(user, model)
+                .filter(pk__in=ids)
+                .values_list("pk", flat=True)
+            )
+            if foreign := sorted(ids - allowed):
                 form.add_error(
                     name,
-                    f"链接了不可用的{model._meta.verbose_name}（编号 {object_id}）："
+                    f"链接了不可用的{model._meta.verbose_name}（编号 {foreign[0]}）："
                     "只能引用本院校的文件与图片。",
                 )
                 break
